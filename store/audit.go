@@ -1,0 +1,111 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+
+	"careway/models"
+)
+
+var _ models.AuditStore = (*AuditStore)(nil)
+
+// AuditStore keeps the audit trail in the audit collection. It only inserts and reads: no
+// method changes or deletes an event.
+type AuditStore struct {
+	c *mongo.Collection
+}
+
+// NewAuditStore returns the AuditStore of db.
+func NewAuditStore(db *DB) *AuditStore { return &AuditStore{c: db.collection(collAudit)} }
+
+type auditDoc struct {
+	ID         string    `bson:"_id"`
+	At         time.Time `bson:"at"`
+	ActorID    string    `bson:"actorId,omitempty"`
+	ActorRole  string    `bson:"actorRole,omitempty"`
+	Action     string    `bson:"action"`
+	PatientID  string    `bson:"patientId,omitempty"`
+	Resource   string    `bson:"resource,omitempty"`
+	Outcome    string    `bson:"outcome"`
+	Reason     string    `bson:"reason,omitempty"`
+	RequestID  string    `bson:"requestId,omitempty"`
+	ClientAddr string    `bson:"clientAddr,omitempty"`
+}
+
+func (d *auditDoc) model() *models.AuditEvent {
+	return &models.AuditEvent{
+		ID: d.ID, At: d.At, ActorID: models.UserID(d.ActorID), ActorRole: models.Role(d.ActorRole),
+		Action: d.Action, PatientID: models.PatientID(d.PatientID), Resource: d.Resource,
+		Outcome: d.Outcome, Reason: d.Reason, RequestID: d.RequestID, ClientAddr: d.ClientAddr,
+	}
+}
+
+// AppendAudit stores one event. The caller sets At; an empty ID is filled with a new one.
+// At is kept to the millisecond, the precision of a BSON date. Returns ECONFLICT if an event
+// with that id exists.
+func (s *AuditStore) AppendAudit(ctx context.Context, e *models.AuditEvent) error {
+	if e.ID == "" {
+		e.ID = models.NewID()
+	}
+	_, err := s.c.InsertOne(ctx, &auditDoc{
+		ID: e.ID, At: e.At.UTC(), ActorID: string(e.ActorID), ActorRole: string(e.ActorRole),
+		Action: e.Action, PatientID: string(e.PatientID), Resource: e.Resource, Outcome: e.Outcome,
+		Reason: e.Reason, RequestID: e.RequestID, ClientAddr: e.ClientAddr,
+	})
+	if mongo.IsDuplicateKeyError(err) {
+		return models.Errorf(models.ECONFLICT, "An audit event with this id already exists.")
+	}
+	return wrapErr("audit.insert", err)
+}
+
+// ListAuditByPatient lists the events about one patient, newest first. Returns EINVALID for a
+// cursor this list did not return.
+func (s *AuditStore) ListAuditByPatient(ctx context.Context, patient models.PatientID, p models.Page) ([]*models.AuditEvent, string, error) {
+	return s.list(ctx, "patientId", string(patient), p)
+}
+
+// ListAuditByActor lists the events caused by one user, newest first. Returns EINVALID for a
+// cursor this list did not return.
+func (s *AuditStore) ListAuditByActor(ctx context.Context, actor models.UserID, p models.Page) ([]*models.AuditEvent, string, error) {
+	return s.list(ctx, "actorId", string(actor), p)
+}
+
+// list pages through the events whose field equals value, ordered by at then _id, both
+// descending. Many events can share a millisecond, so the cursor holds both keys and the next
+// page starts strictly after the pair; the index {field, at: -1, _id: -1} serves the query.
+func (s *AuditStore) list(ctx context.Context, field, value string, p models.Page) ([]*models.AuditEvent, string, error) {
+	filter := bson.D{{Key: field, Value: value}}
+	if p.Cursor != "" {
+		keys, err := decodeCursor(p.Cursor, 2)
+		if err != nil {
+			return nil, "", err
+		}
+		at, err := parseTimeKey(keys[0])
+		if err != nil {
+			return nil, "", err
+		}
+		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
+			bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: at}}}},
+			bson.D{{Key: "at", Value: at}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: keys[1]}}}},
+		}})
+	}
+	limit := models.NormalLimit(p.Limit)
+	sort := bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: -1}}
+	docs, more, err := findPage[auditDoc](ctx, s.c, filter, sort, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	items := make([]*models.AuditEvent, len(docs))
+	for i := range docs {
+		items[i] = docs[i].model()
+	}
+	next := ""
+	if more {
+		last := docs[len(docs)-1]
+		next = encodeCursor(timeKey(last.At), last.ID)
+	}
+	return items, next, nil
+}

@@ -1,0 +1,170 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+
+	"careway/models"
+)
+
+var _ models.PatientStore = (*PatientStore)(nil)
+
+// PatientStore keeps patient records in the patients collection, _id the patient's id.
+//
+// An NHS number must be unique, but many patients (new-borns, visitors, some residents) have
+// none. MongoDB would use a partial unique index on nhsNumber; FerretDB v1.24 has neither
+// partial nor sparse indexes, and a plain unique index would let only one patient lack a
+// number (MongoDB indexes a missing field as null). So each document carries nhsKey, which is
+// "nhs:" + the NHS number when there is one and "id:" + the patient id otherwise, with a
+// unique index on it: numbers collide, numberless patients never do.
+type PatientStore struct {
+	db *DB
+	c  *mongo.Collection
+}
+
+// NewPatientStore returns the PatientStore of db.
+func NewPatientStore(db *DB) *PatientStore {
+	return &PatientStore{db: db, c: db.collection(collPatients)}
+}
+
+// nhsKey returns the value of the uniquely indexed nhsKey field.
+func nhsKey(id models.PatientID, nhsNumber string) string {
+	if nhsNumber != "" {
+		return "nhs:" + nhsNumber
+	}
+	return "id:" + string(id)
+}
+
+// CreatePatient stores a new record, giving it a new id if p.ID is empty. A proxy consent, if
+// any, must name the patient's care home. Returns ECONFLICT if the NHS number is already
+// registered or the id exists, EINVALID if the consent names another home.
+func (s *PatientStore) CreatePatient(ctx context.Context, p *models.Patient) error {
+	if p.Proxy != nil && (p.CareHomeID == "" || p.Proxy.CareHomeID != p.CareHomeID) {
+		return invalid("proxyConsent.careHomeId", "must be the patient's care home")
+	}
+	if p.ID == "" {
+		p.ID = models.PatientID(models.NewID())
+	}
+	_, err := s.c.InsertOne(ctx, toPatientDoc(p))
+	if mongo.IsDuplicateKeyError(err) {
+		if exists(ctx, s.c, string(p.ID)) {
+			return models.Errorf(models.ECONFLICT, "A patient with this id already exists.")
+		}
+		return models.Errorf(models.ECONFLICT, "A patient with this NHS number is already registered.")
+	}
+	return wrapErr("patients.insert", err)
+}
+
+// PatientByID returns ENOTFOUND if there is no such patient.
+func (s *PatientStore) PatientByID(ctx context.Context, id models.PatientID) (*models.Patient, error) {
+	var d patientDoc
+	if err := s.c.FindOne(ctx, bson.D{{Key: "_id", Value: string(id)}}).Decode(&d); err != nil {
+		return nil, notFound("patients.findOne", err, "Patient not found.")
+	}
+	return d.model(), nil
+}
+
+// UpdateRegistration sets the practice and care home of a patient (an empty id removes it)
+// and returns the record as changed. A proxy consent survives only if it names the new care
+// home: moving out of a home, or to another, withdraws it. Returns ENOTFOUND.
+func (s *PatientStore) UpdateRegistration(ctx context.Context, id models.PatientID, practice models.PracticeID, home models.CareHomeID, now time.Time) (*models.Patient, error) {
+	defer s.db.lockWrites(collPatients)()
+	set := bson.D{{Key: "updatedAt", Value: now.UTC()}}
+	var unset bson.D
+	for _, f := range []struct{ name, value string }{{"practiceId", string(practice)}, {"careHomeId", string(home)}} {
+		if f.value == "" {
+			unset = append(unset, bson.E{Key: f.name, Value: ""})
+		} else {
+			set = append(set, bson.E{Key: f.name, Value: f.value})
+		}
+	}
+	// Without transactions, each update must leave the document consistent on its own. The
+	// first keeps the consent, and matches only when the consent names the new home; the
+	// second clears it. A consent recorded between the two is cleared too: the safe side.
+	if home != "" {
+		filter := bson.D{{Key: "_id", Value: string(id)}, {Key: "proxyConsent.careHomeId", Value: string(home)}}
+		p, err := s.findOneAndUpdate(ctx, filter, operators(set, unset))
+		if !errors.Is(err, mongo.ErrNoDocuments) {
+			return p, notFound("patients.update", err, "Patient not found.")
+		}
+	}
+	unset = append(unset, bson.E{Key: "proxyConsent", Value: ""})
+	p, err := s.findOneAndUpdate(ctx, bson.D{{Key: "_id", Value: string(id)}}, operators(set, unset))
+	return p, notFound("patients.update", err, "Patient not found.")
+}
+
+// SetProxyConsent records c as the care-home proxy consent of a patient, or withdraws it when c
+// is nil, and returns the record as changed. A consent must name the care home the patient
+// lives in, and the check is part of the update's filter so that a concurrent move cannot
+// slip between them. A zero RecordedAt is set to now. Returns ENOTFOUND, or EINVALID if the
+// patient does not live in c.CareHomeID.
+func (s *PatientStore) SetProxyConsent(ctx context.Context, id models.PatientID, c *models.ProxyConsent, now time.Time) (*models.Patient, error) {
+	defer s.db.lockWrites(collPatients)()
+	filter := bson.D{{Key: "_id", Value: string(id)}}
+	set := bson.D{{Key: "updatedAt", Value: now.UTC()}}
+	var unset bson.D
+	if c == nil {
+		unset = bson.D{{Key: "proxyConsent", Value: ""}}
+	} else {
+		if c.CareHomeID == "" {
+			return nil, invalid("careHomeId", "is required")
+		}
+		d := toProxyDoc(c)
+		if d.RecordedAt.IsZero() {
+			d.RecordedAt = now.UTC()
+		}
+		filter = append(filter, bson.E{Key: "careHomeId", Value: string(c.CareHomeID)})
+		set = append(set, bson.E{Key: "proxyConsent", Value: d})
+	}
+	p, err := s.findOneAndUpdate(ctx, filter, operators(set, unset))
+	if errors.Is(err, mongo.ErrNoDocuments) && c != nil && exists(ctx, s.c, string(id)) {
+		return nil, invalid("careHomeId", "the patient does not live in this care home")
+	}
+	return p, notFound("patients.update", err, "Patient not found.")
+}
+
+// ListPatients lists the patients of a practice, of a care home, or of both when both are set,
+// by id. Returns EINVALID if neither is set (a list of every patient is never wanted) or for a
+// cursor that this list did not return.
+func (s *PatientStore) ListPatients(ctx context.Context, f models.PatientFilter, p models.Page) ([]*models.Patient, string, error) {
+	filter := bson.D{}
+	if f.PracticeID != "" {
+		filter = append(filter, bson.E{Key: "practiceId", Value: string(f.PracticeID)})
+	}
+	if f.CareHomeID != "" {
+		filter = append(filter, bson.E{Key: "careHomeId", Value: string(f.CareHomeID)})
+	}
+	if len(filter) == 0 {
+		return nil, "", invalid("practiceId", "a practice or a care home is required")
+	}
+	return listByID(ctx, s.c, filter, p, func(d *patientDoc) string { return d.ID }, (*patientDoc).model)
+}
+
+// findOneAndUpdate applies update to the document matching filter and returns it as changed.
+// It returns mongo.ErrNoDocuments unmapped, for the caller to explain.
+func (s *PatientStore) findOneAndUpdate(ctx context.Context, filter, update bson.D) (*models.Patient, error) {
+	var d patientDoc
+	err := s.c.FindOneAndUpdate(ctx, filter, update, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
+	if err != nil {
+		return nil, err
+	}
+	return d.model(), nil
+}
+
+// operators builds an update from $set and $unset fields, leaving out an empty operator
+// (older servers reject one).
+func operators(set, unset bson.D) bson.D {
+	u := bson.D{}
+	if len(set) > 0 {
+		u = append(u, bson.E{Key: "$set", Value: set})
+	}
+	if len(unset) > 0 {
+		u = append(u, bson.E{Key: "$unset", Value: unset})
+	}
+	return u
+}
