@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"careway/auth"
+	"careway/docs"
+	"careway/handlers"
+	"careway/models"
+	"careway/store"
+	"careway/store/embedded"
+)
+
+// accessTokenTTL is fixed by the foundation issue: short enough that a stolen access token is
+// of little use, long enough that the app does not refresh constantly.
+const accessTokenTTL = 15 * time.Minute
+
+// serve runs Careway until ctx ends, then drains in-flight requests and stops.
+func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
+	log := newLogger(cfg, stdout)
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+
+	uri := cfg.MongoURI
+	if uri == "" {
+		srv, err := embedded.Start(ctx, embedded.Params{DataDir: cfg.DataDir, Logger: log})
+		if err != nil {
+			return fmt.Errorf("embedded database: %w", err)
+		}
+		defer srv.Close()
+		uri = srv.URI()
+		log.Info("embedded database started", "dataDir", cfg.DataDir)
+	}
+	db, err := store.Open(ctx, uri, cfg.DBName, log)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		db.Close(cctx)
+	}()
+	users, patients, orgs := store.NewUserStore(db), store.NewPatientStore(db), store.NewOrgStore(db)
+	audits, refresh, conds := store.NewAuditStore(db), store.NewRefreshTokenStore(db), store.NewConditionStore(db)
+
+	keys, err := loadKeys(cfg)
+	if err != nil {
+		return err
+	}
+	hasher := auth.NewHasher(cfg.HashConcurrency)
+	tokens := auth.NewTokens(auth.TokenParams{Keys: keys, Issuer: cfg.TokenIssuer, Audience: cfg.TokenAudience, TTL: accessTokenTTL})
+	svc := auth.NewService(auth.ServiceParams{Users: users, Refresh: refresh, Hasher: hasher, Tokens: tokens,
+		Throttle: auth.NewThrottle(auth.ThrottleParams{})})
+
+	if cfg.Demo {
+		if err := seedDemo(ctx, seedParams{Users: users, Patients: patients, Orgs: orgs, Conditions: conds, Hasher: hasher,
+			Password: cfg.DemoPassword, Out: stdout, Log: log}); err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+	}
+	if cfg.AdminEmail != "" {
+		if err := bootstrapAdmin(ctx, users, hasher, cfg.AdminEmail, cfg.AdminPassword, log); err != nil {
+			return fmt.Errorf("bootstrap admin: %w", err)
+		}
+	}
+
+	app := handlers.NewApp(handlers.Params{
+		DB: db, Users: users, Patients: patients, Orgs: orgs, Audit: audits, Conditions: conds,
+		Auth: svc, Tokens: tokens, Keys: keys, Hasher: hasher,
+		Registry: prometheus.NewRegistry(), Logger: log, OpenAPI: docs.OpenAPI,
+		CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies, BodyLimit: cfg.BodyLimit,
+		ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, MetricsToken: cfg.MetricsToken,
+		AccessLog: cfg.AccessLog, RegisterPerIP: cfg.RegisterPerIP,
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	fmt.Fprintf(stdout, "careway listening on http://%s\n", ln.Addr())
+	log.Info("listening", "addr", ln.Addr().String())
+
+	go janitor(ctx, refresh, log)
+
+	served := make(chan error, 1)
+	go func() { served <- app.Listener(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	if err := app.ShutdownWithTimeout(cfg.ShutdownTimeout); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("shutdown", "err", err)
+	}
+	<-served
+	log.Info("stopped")
+	return nil
+}
+
+func newLogger(cfg *Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// loadKeys reads the configured signing key, or the key ring kept in the data directory
+// (generating the first key on first start).
+func loadKeys(cfg *Config) (*auth.KeyRing, error) {
+	if cfg.SigningKeyFile != "" {
+		k, err := auth.LoadKeyFile(cfg.SigningKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("signing key: %w", err)
+		}
+		return k, nil
+	}
+	k, err := auth.LoadOrCreateKeyRing(filepath.Join(cfg.DataDir, "keys"), time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	return k, nil
+}
+
+// rotateKeys makes a new signing key in the data directory's key ring.
+func rotateKeys(cfg *Config, stdout io.Writer) error {
+	if cfg.SigningKeyFile != "" {
+		return errors.New("CAREWAY_SIGNING_KEY_FILE is set: rotate that key where it is managed")
+	}
+	dir := filepath.Join(cfg.DataDir, "keys")
+	k, err := auth.LoadOrCreateKeyRing(dir, time.Now())
+	if err != nil {
+		return err
+	}
+	kid, err := k.Rotate(dir, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "new signing key %s; tokens signed by earlier keys stay valid until they expire\n", kid)
+	return nil
+}
+
+// bootstrapAdmin creates the partnership-wide administrator named in the configuration if no
+// account has that email. An existing account is left exactly as it is.
+func bootstrapAdmin(ctx context.Context, users models.UserStore, h *auth.Hasher, email, password string, log *slog.Logger) error {
+	email = models.NormalizeEmail(email)
+	if _, err := users.UserByEmail(ctx, email); err == nil {
+		return nil
+	} else if models.ErrorCode(err) != models.ENOTFOUND {
+		return err
+	}
+	if !models.ValidEmail(email) {
+		return errors.New("CAREWAY_ADMIN_EMAIL is not an email address")
+	}
+	if err := auth.CheckPassword(password, email, "Administrator"); err != nil {
+		return fmt.Errorf("CAREWAY_ADMIN_PASSWORD: %s", models.ErrorMessage(err))
+	}
+	hash, err := h.Hash(ctx, password)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	u := &models.User{ID: models.UserID(models.NewID()), Email: email, Name: "Administrator", Role: models.RoleAdmin,
+		PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+	if err := users.CreateUser(ctx, u); err != nil && models.ErrorCode(err) != models.ECONFLICT {
+		return err
+	}
+	log.Info("bootstrap admin created", "userId", string(u.ID))
+	return nil
+}
+
+// janitor removes expired refresh tokens every hour: the embedded database has no TTL indexes.
+func janitor(ctx context.Context, refresh models.RefreshTokenStore, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		n, err := refresh.DeleteExpiredRefreshTokens(ctx, time.Now())
+		if err != nil && ctx.Err() == nil {
+			log.Warn("refresh-token clean-up failed", "err", err)
+		} else if n > 0 {
+			log.Info("expired refresh tokens removed", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,131 @@
+// Package handlers is Careway's HTTP layer: NewApp builds the Fiber app, routes.go lists every
+// route, and one file per resource holds its handlers. Handlers are thin: decode strictly,
+// validate, authorise through auth.Can, call a store or a rule, answer JSON. Errors become HTTP
+// once, in errorHandler.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"careway/auth"
+	"careway/models"
+)
+
+// Pinger is the database as readiness sees it. Ping returns EUNAVAILABLE when it does not answer.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Params holds everything the HTTP layer needs. Zero values get the defaults noted.
+type Params struct {
+	DB         Pinger
+	Users      models.UserStore
+	Patients   models.PatientStore
+	Orgs       models.OrgStore
+	Audit      models.AuditStore
+	Conditions models.ConditionStore
+
+	Auth   *auth.Service
+	Tokens *auth.Tokens
+	Keys   *auth.KeyRing
+	Hasher *auth.Hasher
+
+	Registry *prometheus.Registry // default: a new registry
+	Logger   *slog.Logger         // default: slog.Default()
+	OpenAPI  []byte               // served at /api/openapi.yaml
+
+	CORSOrigins    []string       // browser origins allowed to call the API; none by default
+	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For is believed
+	BodyLimit      int            // bytes; default 1 MiB
+	ReadTimeout    time.Duration  // default 15 s
+	WriteTimeout   time.Duration  // default 30 s
+	IdleTimeout    time.Duration  // default 120 s
+	MetricsToken   string         // if set, /metrics needs it as a bearer token
+	AccessLog      bool           // one log line per request (ids only)
+	RegisterPerIP  int            // self-registrations allowed per client address per hour; default 20
+
+	Now func() time.Time // default time.Now
+}
+
+// server carries the dependencies into the handlers.
+type server struct {
+	db         Pinger
+	users      models.UserStore
+	patients   models.PatientStore
+	orgs       models.OrgStore
+	audit      models.AuditStore
+	conditions models.ConditionStore
+
+	auth   *auth.Service
+	tokens *auth.Tokens
+	keys   *auth.KeyRing
+	hasher *auth.Hasher
+
+	registry     *prometheus.Registry
+	metrics      *httpMetrics
+	log          *slog.Logger
+	openAPI      []byte
+	proxies      []netip.Prefix
+	metricsToken string
+	accessLog    bool
+	profiles     *ttlCache[models.UserID, *models.User]
+	now          func() time.Time
+}
+
+// NewApp builds the Fiber app with every route and its middleware.
+func NewApp(p Params) *fiber.App {
+	if p.Registry == nil {
+		p.Registry = prometheus.NewRegistry()
+	}
+	if p.Logger == nil {
+		p.Logger = slog.Default()
+	}
+	if p.Now == nil {
+		p.Now = time.Now
+	}
+	if p.BodyLimit <= 0 {
+		p.BodyLimit = 1 << 20
+	}
+	if p.ReadTimeout <= 0 {
+		p.ReadTimeout = 15 * time.Second
+	}
+	if p.WriteTimeout <= 0 {
+		p.WriteTimeout = 30 * time.Second
+	}
+	if p.IdleTimeout <= 0 {
+		p.IdleTimeout = 120 * time.Second
+	}
+	if p.RegisterPerIP <= 0 {
+		p.RegisterPerIP = 20
+	}
+	registerRuntimeCollectors(p.Registry)
+	s := &server{
+		db: p.DB, users: p.Users, patients: p.Patients, orgs: p.Orgs, audit: p.Audit, conditions: p.Conditions,
+		auth: p.Auth, tokens: p.Tokens, keys: p.Keys, hasher: p.Hasher,
+		registry: p.Registry, metrics: newHTTPMetrics(p.Registry), log: p.Logger,
+		openAPI: p.OpenAPI, proxies: p.TrustedProxies, metricsToken: p.MetricsToken,
+		accessLog: p.AccessLog, now: p.Now,
+		// Profiles change rarely and /me is called on every app start; 30 s of staleness is
+		// far inside the 15-minute life of the access token that names the user anyway.
+		profiles: newTTLCache[models.UserID, *models.User](30*time.Second, 50_000),
+	}
+	app := fiber.New(fiber.Config{
+		AppName:               "careway",
+		ErrorHandler:          errorHandler(p.Logger),
+		BodyLimit:             p.BodyLimit,
+		ReadTimeout:           p.ReadTimeout,
+		WriteTimeout:          p.WriteTimeout,
+		IdleTimeout:           p.IdleTimeout,
+		DisableStartupMessage: true,
+		// Header and path strings stay valid only during the handler; Careway copies what it
+		// keeps (STYLE.md rule 13) rather than paying Fiber's Immutable cost on every request.
+	})
+	s.routes(app, p)
+	return app
+}

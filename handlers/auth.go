@@ -1,0 +1,252 @@
+package handlers
+
+import (
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"careway/auth"
+	"careway/models"
+	"careway/models/clinical"
+)
+
+// profile is the answer of GET /api/v1/me and of registration.
+type profile struct {
+	ID         models.UserID     `json:"id"`
+	Role       models.Role       `json:"role"`
+	Name       string            `json:"name"`
+	Email      string            `json:"email"`
+	Profession string            `json:"profession,omitempty"`
+	PatientID  models.PatientID  `json:"patientId,omitempty"`
+	PracticeID models.PracticeID `json:"practiceId,omitempty"`
+	CareHomeID models.CareHomeID `json:"careHomeId,omitempty"`
+}
+
+func profileOf(u *models.User) profile {
+	return profile{ID: u.ID, Role: u.Role, Name: u.Name, Email: u.Email, Profession: u.Profession,
+		PatientID: u.PatientID, PracticeID: u.PracticeID, CareHomeID: u.CareHomeID}
+}
+
+type registerRequest struct {
+	Email       string            `json:"email"`
+	Password    string            `json:"password"`
+	Name        string            `json:"name"`
+	DateOfBirth string            `json:"dateOfBirth"`
+	NHSNumber   string            `json:"nhsNumber"`
+	PracticeID  models.PracticeID `json:"practiceId"`
+}
+
+// handleRegister lets a patient create their own account and record. The NHS number is
+// optional; if given it must pass the Modulus 11 check and not be registered already (an
+// existing record is never linked to a new account on the strength of a number alone).
+func (s *server) handleRegister(c *fiber.Ctx) error {
+	var req registerRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	now := s.now()
+	req.Email = models.NormalizeEmail(req.Email)
+	pat := &models.Patient{ID: models.PatientID(models.NewID()), Name: strings.TrimSpace(req.Name),
+		DateOfBirth: req.DateOfBirth, PracticeID: req.PracticeID, CreatedAt: now, UpdatedAt: now}
+	var problems models.Problems
+	if !models.ValidEmail(req.Email) {
+		problems.Add("email", "must be an email address such as name@example.org")
+	}
+	if err := auth.CheckPassword(req.Password, req.Email, pat.Name); err != nil {
+		problems = append(problems, fieldsOf(err)...)
+	}
+	problems = append(problems, pat.ValidatePerson(now)...)
+	if req.NHSNumber != "" {
+		digits, ok := clinical.NormalizeNHSNumber(req.NHSNumber)
+		if !ok || !clinical.ValidNHSNumber(digits) {
+			problems.Add("nhsNumber", "is not a valid NHS number (10 digits with a correct check digit)")
+		}
+		pat.NHSNumber = digits
+	}
+	if err := problems.Err(); err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	if pat.PracticeID != "" {
+		if _, err := s.orgs.PracticeByID(ctx, pat.PracticeID); err != nil {
+			if models.ErrorCode(err) == models.ENOTFOUND {
+				return fieldError("practiceId", "no practice has this id")
+			}
+			return err
+		}
+	}
+	if _, err := s.users.UserByEmail(ctx, req.Email); err == nil {
+		return emailTaken()
+	} else if models.ErrorCode(err) != models.ENOTFOUND {
+		return err
+	}
+	hash, err := s.hasher.Hash(ctx, req.Password)
+	if err != nil {
+		return err
+	}
+	if err := s.patients.CreatePatient(ctx, pat); err != nil {
+		if models.ErrorCode(err) == models.ECONFLICT {
+			return &models.Error{Code: models.ECONFLICT, Message: "This NHS number is already registered. Contact your practice to get access to your record.",
+				Fields: []models.FieldError{{Field: "nhsNumber", Message: "is already registered"}}}
+		}
+		return err
+	}
+	u := &models.User{ID: models.UserID(models.NewID()), Email: req.Email, Name: pat.Name,
+		Role: models.RolePatient, PasswordHash: hash, PatientID: pat.ID, PracticeID: pat.PracticeID,
+		CreatedAt: now, UpdatedAt: now}
+	if err := s.users.CreateUser(ctx, u); err != nil {
+		// Another registration took the email between the check and here. Undo the record
+		// created a moment ago, which nothing refers to yet, so the NHS number stays free.
+		if derr := s.patients.DeleteUnclaimedPatient(ctx, pat.ID); derr != nil {
+			s.log.Error("could not undo patient record after failed registration", "patientId", string(pat.ID), "err", derr)
+		}
+		if models.ErrorCode(err) == models.ECONFLICT {
+			return emailTaken()
+		}
+		return err
+	}
+	c.Locals(localActor, auth.Actor{UserID: u.ID, Role: u.Role, PatientID: u.PatientID, PracticeID: u.PracticeID})
+	if err := s.record(c, "auth.register", pat.ID, string(u.ID), models.OutcomeSuccess, ""); err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(profileOf(u))
+}
+
+func emailTaken() error {
+	return &models.Error{Code: models.ECONFLICT, Message: "An account with this email already exists. Sign in, or reset the password.",
+		Fields: []models.FieldError{{Field: "email", Message: "is already registered"}}}
+}
+
+// fieldsOf returns the field errors of an EINVALID error, or one general field error.
+func fieldsOf(err error) models.Problems {
+	if me, ok := err.(*models.Error); ok && len(me.Fields) > 0 {
+		return models.Problems(me.Fields)
+	}
+	return models.Problems{{Field: "body", Message: models.ErrorMessage(err)}}
+}
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+type tokenResponse struct {
+	AccessToken  string `json:"accessToken"`
+	RefreshToken string `json:"refreshToken"`
+	TokenType    string `json:"tokenType"`
+	ExpiresIn    int    `json:"expiresIn"` // seconds
+}
+
+func tokensOf(p *auth.TokenPair) tokenResponse {
+	return tokenResponse{AccessToken: p.AccessToken, RefreshToken: p.RefreshToken, TokenType: "Bearer",
+		ExpiresIn: int(p.ExpiresIn / time.Second)}
+}
+
+// handleLogin signs a user in. Every attempt, right or wrong, is audited.
+func (s *server) handleLogin(c *fiber.Ctx) error {
+	var req loginRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	var problems models.Problems
+	if strings.TrimSpace(req.Email) == "" {
+		problems.Add("email", "is required")
+	}
+	if req.Password == "" {
+		problems.Add("password", "is required")
+	}
+	if err := problems.Err(); err != nil {
+		return err
+	}
+	pair, u, err := s.auth.Login(c.UserContext(), req.Email, req.Password, s.clientAddr(c))
+	if u != nil {
+		c.Locals(localActor, auth.Actor{UserID: u.ID, Role: u.Role})
+	}
+	if err != nil {
+		if aerr := s.record(c, "auth.login", "", "", models.OutcomeFailure, models.ErrorCode(err)); aerr != nil {
+			return aerr
+		}
+		return err
+	}
+	if err := s.record(c, "auth.login", "", "", models.OutcomeSuccess, ""); err != nil {
+		return err
+	}
+	return c.JSON(tokensOf(pair))
+}
+
+type refreshRequest struct {
+	RefreshToken string `json:"refreshToken"`
+}
+
+func (r refreshRequest) validate() error {
+	if r.RefreshToken == "" || len(r.RefreshToken) > 128 {
+		return fieldError("refreshToken", "is required and must be a refresh token issued by Careway")
+	}
+	return nil
+}
+
+// handleRefresh rotates a refresh token. A token presented twice revokes its family and is
+// audited as a reuse: one of the two presenters stole it.
+func (s *server) handleRefresh(c *fiber.Ctx) error {
+	var req refreshRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if err := req.validate(); err != nil {
+		return err
+	}
+	pair, uid, err := s.auth.Refresh(c.UserContext(), req.RefreshToken)
+	if uid != "" {
+		c.Locals(localActor, auth.Actor{UserID: uid})
+	}
+	if err != nil {
+		if auth.IsTokenReuse(err) {
+			if aerr := s.record(c, "auth.refresh_reuse", "", "", models.OutcomeDenied, "family_revoked"); aerr != nil {
+				return aerr
+			}
+		}
+		return err
+	}
+	return c.JSON(tokensOf(pair))
+}
+
+// handleLogout revokes the refresh token's family. The access token lapses by itself within
+// its 15 minutes.
+func (s *server) handleLogout(c *fiber.Ctx) error {
+	var req refreshRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if err := req.validate(); err != nil {
+		return err
+	}
+	if err := s.auth.Logout(c.UserContext(), req.RefreshToken, actorOf(c).UserID); err != nil {
+		return err
+	}
+	if err := s.record(c, "auth.logout", "", "", models.OutcomeSuccess, ""); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// handleMe returns the signed-in user's profile.
+func (s *server) handleMe(c *fiber.Ctx) error {
+	id := actorOf(c).UserID
+	now := s.now()
+	u, ok := s.profiles.get(id, now)
+	if !ok {
+		var err error
+		if u, err = s.users.UserByID(c.UserContext(), id); err != nil {
+			if models.ErrorCode(err) == models.ENOTFOUND {
+				return models.Errorf(models.EUNAUTHORIZED, "This account no longer exists.")
+			}
+			return err
+		}
+		s.profiles.put(id, u, now)
+	}
+	if u.Disabled {
+		return models.Errorf(models.EUNAUTHORIZED, "This account is disabled.")
+	}
+	return c.JSON(profileOf(u))
+}

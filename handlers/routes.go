@@ -1,0 +1,102 @@
+package handlers
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/cors"
+	"github.com/gofiber/fiber/v2/middleware/helmet"
+	"github.com/gofiber/fiber/v2/middleware/limiter"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+
+	"careway/models"
+)
+
+// routes lists every route of Careway with its middleware, top to bottom.
+func (s *server) routes(app *fiber.App, p Params) {
+	ids := newRequestIDs()
+	app.Use(ids.middleware)
+	app.Use(s.observe)
+	app.Use(recover.New())
+	app.Use(helmet.New(helmet.Config{
+		ContentSecurityPolicy: "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+		HSTSMaxAge:            31536000,
+		ReferrerPolicy:        "no-referrer",
+	}))
+	if len(p.CORSOrigins) > 0 {
+		app.Use(cors.New(cors.Config{
+			AllowOrigins:  strings.Join(p.CORSOrigins, ","),
+			AllowMethods:  "GET,POST,PUT,PATCH,DELETE",
+			AllowHeaders:  "Authorization,Content-Type",
+			ExposeHeaders: "X-Request-Id,Retry-After",
+			MaxAge:        600,
+		}))
+	}
+
+	// Operations.
+	app.Get("/healthz", s.handleHealthz)
+	app.Get("/readyz", s.handleReadyz)
+	app.Get("/metrics", s.handleMetrics())
+	app.Get("/.well-known/jwks.json", s.handleJWKS)
+	app.Get("/api/openapi.yaml", s.handleOpenAPI)
+
+	api := app.Group("/api/v1", noStore)
+
+	// Accounts and tokens: no access token needed.
+	api.Post("/auth/register", s.limitPerClient(p.RegisterPerIP, time.Hour), s.handleRegister)
+	api.Post("/auth/login", s.handleLogin) // throttled per account and address inside auth.Service
+	api.Post("/auth/refresh", s.handleRefresh)
+
+	// Everything below needs a valid access token.
+	api.Use(s.authenticate)
+	api.Post("/auth/logout", s.handleLogout)
+	api.Get("/me", s.handleMe)
+
+	// Organisations and staff (administrators).
+	api.Post("/practices", s.handlePracticeCreate)
+	api.Get("/practices", s.handlePracticeList)
+	api.Get("/practices/:practiceId", s.handlePracticeGet)
+	api.Post("/practices/:practiceId/sites", s.handleSiteCreate)
+	api.Get("/practices/:practiceId/sites", s.handleSiteList)
+	api.Post("/care-homes", s.handleCareHomeCreate)
+	api.Get("/care-homes", s.handleCareHomeList)
+	api.Get("/care-homes/:careHomeId", s.handleCareHomeGet)
+	api.Get("/care-homes/:careHomeId/residents", s.handleResidentList)
+	api.Post("/users", s.handleUserCreate)
+	api.Get("/users", s.handleUserList)
+
+	// Patient records: every handler here goes through s.patientFor (policy and audit).
+	api.Post("/patients", s.handlePatientCreate)
+	api.Get("/patients/:patientId", s.handlePatientGet)
+	api.Get("/patients/:patientId/conditions", s.handleConditionList)
+	api.Put("/patients/:patientId/registration", s.handleRegistrationUpdate)
+	api.Put("/patients/:patientId/proxy-consent", s.handleProxyConsentSet)
+	api.Delete("/patients/:patientId/proxy-consent", s.handleProxyConsentDelete)
+	api.Get("/patients/:patientId/access-log", s.handleAccessLog)
+}
+
+// noStore keeps API answers, which carry personal data, out of every cache on the way.
+func noStore(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Next()
+}
+
+// limitPerClient allows max requests per client address in each window, answering 429 with
+// Retry-After beyond that.
+func (s *server) limitPerClient(max int, window time.Duration) fiber.Handler {
+	return limiter.New(limiter.Config{
+		Max:          max,
+		Expiration:   window,
+		KeyGenerator: func(c *fiber.Ctx) string { return s.clientAddr(c) },
+		LimitReached: func(c *fiber.Ctx) error {
+			// The limiter has set Retry-After to the time left in the window; keep it.
+			wait := window
+			if secs, err := strconv.Atoi(c.GetRespHeader(fiber.HeaderRetryAfter)); err == nil && secs > 0 {
+				wait = time.Duration(secs) * time.Second
+			}
+			return &models.Error{Code: models.ETOOMANY, Message: "Too many attempts from this address; try again later.", RetryAfter: wait}
+		},
+	})
+}
