@@ -33,10 +33,36 @@ func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
 	return m
 }
 
+// observe records one answer. Label values are kept by the registry for ever, so each must be a
+// string that owns its bytes: route templates belong to the app, methodLabel returns constants,
+// and strconv allocates; Fiber's c.Method() is a view of a buffer that the next request reuses.
 func (m *httpMetrics) observe(method, route string, status int, d time.Duration) {
 	s := strconv.Itoa(status)
+	method = methodLabel(method)
 	m.requests.WithLabelValues(method, route, s).Inc()
 	m.latency.WithLabelValues(method, route, s).Observe(d.Seconds())
+}
+
+// methodLabel maps a request method to a constant label, and anything unusual to "other" so
+// that a client cannot create series at will.
+func methodLabel(m string) string {
+	switch m {
+	case "GET":
+		return "GET"
+	case "HEAD":
+		return "HEAD"
+	case "POST":
+		return "POST"
+	case "PUT":
+		return "PUT"
+	case "PATCH":
+		return "PATCH"
+	case "DELETE":
+		return "DELETE"
+	case "OPTIONS":
+		return "OPTIONS"
+	}
+	return "other"
 }
 
 // registerRuntimeCollectors adds the Go runtime and process collectors, once per registry.

@@ -87,6 +87,12 @@ func TestDatabaseOutage(t *testing.T) {
 func TestMetrics(t *testing.T) {
 	h := newHarness(t)
 	h.do("GET", "/api/v1/patients/"+string(h.w.patientA.ID), h.w.clinicianA.token, nil).want(t, 200)
+	// Requests of other methods after it must not rewrite its labels (they once did: the
+	// method string was a view of a reused buffer).
+	for i := 0; i < 3; i++ {
+		h.do("POST", "/api/v1/auth/login", "", map[string]any{"email": "x@example.org"}).want(t, 400)
+		h.do("DELETE", "/api/v1/patients/"+string(h.w.patientA.ID)+"/proxy-consent", h.w.patient2.token, nil).want(t, 403)
+	}
 	h.do("GET", "/nowhere", "", nil).want(t, 404)
 	h.do("GET", "/api/v1/nowhere", h.w.patient.token, nil).want(t, 404)
 	body := string(h.do("GET", "/metrics", "", nil).want(t, 200).Body)
@@ -94,6 +100,8 @@ func TestMetrics(t *testing.T) {
 		`careway_http_requests_total{method="GET",route="/api/v1/patients/:patientId",status="200"} 1`,
 		`careway_http_request_duration_seconds_bucket{method="GET",route="/api/v1/patients/:patientId",status="200"`,
 		`route="unmatched",status="404"`,
+		`careway_http_requests_total{method="POST",route="/api/v1/auth/login",status="400"} 3`,
+		`careway_http_requests_total{method="DELETE",route="/api/v1/patients/:patientId/proxy-consent",status="403"} 3`,
 		"go_goroutines",
 		"process_resident_memory_bytes",
 	} {
