@@ -27,7 +27,9 @@ const accessTokenTTL = 15 * time.Minute
 
 // serve runs Careway until ctx ends, then drains in-flight requests and stops.
 func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
-	log := newLogger(cfg, stdout)
+	lw := newLogWriter(stdout)
+	defer lw.Close()
+	log := newLogger(cfg, lw)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
@@ -65,7 +67,7 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 
 	if cfg.Demo {
 		if err := seedDemo(ctx, seedParams{Users: users, Patients: patients, Orgs: orgs, Conditions: conds, Hasher: hasher,
-			Password: cfg.DemoPassword, Out: stdout, Log: log}); err != nil {
+			Password: cfg.DemoPassword, Out: lw, Log: log}); err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
@@ -88,7 +90,8 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	fmt.Fprintf(stdout, "careway listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(lw, "careway listening on http://%s\n", ln.Addr())
+	lw.Flush()
 	log.Info("listening", "addr", ln.Addr().String())
 
 	go janitor(ctx, refresh, log)
@@ -109,12 +112,13 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	return nil
 }
 
-func newLogger(cfg *Config, w io.Writer) *slog.Logger {
+func newLogger(cfg *Config, lw *logWriter) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	var h slog.Handler = slog.NewJSONHandler(lw, opts)
 	if cfg.LogFormat == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		h = slog.NewTextHandler(lw, opts)
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return slog.New(flushOnWarn{Handler: h, lw: lw})
 }
 
 // loadKeys reads the configured signing key, or the key ring kept in the data directory
