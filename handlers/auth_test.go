@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -365,4 +366,64 @@ func TestMeForDeletedOrUnknownUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.do("GET", "/api/v1/me", tok, nil).want(t, http.StatusUnauthorized)
+}
+
+// TestRegisterRaces sends the same registration from many clients at once. Exactly one wins;
+// the others get 409; and the losers leave no patient record or account behind.
+func TestRegisterRaces(t *testing.T) {
+	h := newHarness(t)
+	race := func(bodies []string) map[int]int {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		statuses := map[int]int{}
+		for _, b := range bodies {
+			wg.Add(1)
+			go func(b string) {
+				defer wg.Done()
+				resp, err := h.app.Test(jsonRequest("POST", "/api/v1/auth/register", b), -1)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				mu.Lock()
+				statuses[resp.StatusCode]++
+				mu.Unlock()
+			}(b)
+		}
+		wg.Wait()
+		return statuses
+	}
+	count := func(coll string, filter map[string]any) int64 {
+		n, err := h.db.Database().Collection(coll).CountDocuments(context.Background(), filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	t.Run("same email", func(t *testing.T) {
+		bodies := make([]string, 8)
+		for i := range bodies {
+			bodies[i] = `{"email":"racer@example.org","password":"a long enough passphrase","name":"Rae Racer","dateOfBirth":"1970-01-01"}`
+		}
+		if got := race(bodies); got[201] != 1 || got[409] != 7 {
+			t.Fatalf("statuses = %v, want one 201 and seven 409", got)
+		}
+		if n := count("patients", map[string]any{"name": "Rae Racer"}); n != 1 {
+			t.Errorf("%d patient records for one registration, want 1 (losers must undo theirs)", n)
+		}
+	})
+	t.Run("same NHS number, different emails", func(t *testing.T) {
+		nhs := nextNHSNumber()
+		bodies := make([]string, 8)
+		for i := range bodies {
+			bodies[i] = fmt.Sprintf(`{"email":"twin%d@example.org","password":"a long enough passphrase","name":"Tess Twin","dateOfBirth":"1970-01-01","nhsNumber":%q}`, i, nhs)
+		}
+		if got := race(bodies); got[201] != 1 || got[409] != 7 {
+			t.Fatalf("statuses = %v, want one 201 and seven 409", got)
+		}
+		if n := count("users", map[string]any{"name": "Tess Twin"}); n != 1 {
+			t.Errorf("%d accounts for one NHS number, want 1", n)
+		}
+	})
 }

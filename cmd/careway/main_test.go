@@ -8,12 +8,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"careway/handlers/handlerstest"
+	"careway/store/storetest"
 )
 
 // program is one run of the whole Careway program on a free port.
@@ -310,5 +313,37 @@ func TestRotateKeysKeepsOldTokensValid(t *testing.T) {
 	json.Unmarshal(body, &set)
 	if status != 200 || len(set.Keys) != 2 {
 		t.Errorf("JWKS after rotation = %d %s, want two keys", status, body)
+	}
+}
+
+// TestExternalDatabase points MONGODB_URI at a server the test runs itself: Careway must use it,
+// start nothing embedded in its data directory, and (with CAREWAY_DEMO unset) seed no demo data.
+func TestExternalDatabase(t *testing.T) {
+	srv := storetest.MustStartServer(t)
+	dataDir := t.TempDir()
+	env := demoEnv(dataDir)
+	env["MONGODB_URI"] = srv.URI()
+	env["CAREWAY_DB"] = "external"
+	env["CAREWAY_ADMIN_EMAIL"] = "ops@partnership.example"
+	env["CAREWAY_ADMIN_PASSWORD"] = "an operator's long passphrase"
+	p := startProgram(t, env)
+	if strings.Contains(p.output(), "Demo data seeded") {
+		t.Error("demo data seeded into a configured MongoDB without CAREWAY_DEMO")
+	}
+	for _, name := range []string{"db", "mongod.sock", "careway.lock"} {
+		if _, err := os.Stat(filepath.Join(dataDir, name)); err == nil {
+			t.Errorf("%s exists in the data directory: an embedded server was started", name)
+		}
+	}
+	p.login("ops@partnership.example", "an operator's long passphrase")
+	if status, _ := p.call("POST", "/api/v1/auth/login", "", map[string]string{"email": "gp1@demo.careway.test", "password": demoPassword}); status != 401 {
+		t.Errorf("demo login against the external database = %d, want 401", status)
+	}
+	p.stop()
+	// The account lives in the external database, not in anything Careway kept itself.
+	client := storetest.MustOpenURI(t, srv.URI()).Database().Client()
+	n, err := client.Database("external").Collection("users").CountDocuments(context.Background(), map[string]any{"email": "ops@partnership.example"})
+	if err != nil || n != 1 {
+		t.Errorf("bootstrap admin in the external database: count %d, err %v", n, err)
 	}
 }
