@@ -248,28 +248,38 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 func TestRefreshRace(t *testing.T) {
 	h := newHarness(t)
 	_, r1 := login(t, h, h.w.patient.user)
+	bodies := make([]string, 10)
+	for i := range bodies {
+		bodies[i] = `{"refreshToken":"` + r1 + `"}`
+	}
+	if statuses := h.concurrently("/api/v1/auth/refresh", bodies); statuses[200] != 1 || statuses[401] != 9 {
+		t.Errorf("10 concurrent refreshes of one token: %v, want exactly one 200 and nine 401", statuses)
+	}
+}
+
+// concurrently POSTs each JSON body to path at the same time and counts the statuses.
+func (h *harness) concurrently(path string, bodies []string) map[int]int {
+	h.t.Helper()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	statuses := map[int]int{}
-	for i := 0; i < 10; i++ {
+	for _, b := range bodies {
 		wg.Add(1)
-		go func() {
+		go func(b string) {
 			defer wg.Done()
-			resp, err := h.app.Test(jsonRequest("POST", "/api/v1/auth/refresh", `{"refreshToken":"`+r1+`"}`), -1)
+			resp, err := h.app.Test(jsonRequest("POST", path, b), -1)
 			if err != nil {
-				t.Error(err)
+				h.t.Error(err)
 				return
 			}
 			resp.Body.Close()
 			mu.Lock()
 			statuses[resp.StatusCode]++
 			mu.Unlock()
-		}()
+		}(b)
 	}
 	wg.Wait()
-	if statuses[200] != 1 || statuses[401] != 9 {
-		t.Errorf("10 concurrent refreshes of one token: %v, want exactly one 200 and nine 401", statuses)
-	}
+	return statuses
 }
 
 func TestLogout(t *testing.T) {
@@ -372,28 +382,7 @@ func TestMeForDeletedOrUnknownUser(t *testing.T) {
 // the others get 409; and the losers leave no patient record or account behind.
 func TestRegisterRaces(t *testing.T) {
 	h := newHarness(t)
-	race := func(bodies []string) map[int]int {
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		statuses := map[int]int{}
-		for _, b := range bodies {
-			wg.Add(1)
-			go func(b string) {
-				defer wg.Done()
-				resp, err := h.app.Test(jsonRequest("POST", "/api/v1/auth/register", b), -1)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				resp.Body.Close()
-				mu.Lock()
-				statuses[resp.StatusCode]++
-				mu.Unlock()
-			}(b)
-		}
-		wg.Wait()
-		return statuses
-	}
+	race := func(bodies []string) map[int]int { return h.concurrently("/api/v1/auth/register", bodies) }
 	count := func(coll string, filter map[string]any) int64 {
 		n, err := h.db.Database().Collection(coll).CountDocuments(context.Background(), filter)
 		if err != nil {
