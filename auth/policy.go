@@ -71,7 +71,9 @@ func (a Action) Valid() bool {
 //     ActRecordConsent, ActReadAccessLog or ActExport;
 //   - an admin: ActReadPatient, ActManageRegistration, ActRecordConsent, ActBook,
 //     ActReadAppointments and ActReadAccessLog, for patients of the admin's practice, or of any
-//     practice for a partnership-wide admin (no PracticeID); never clinical data;
+//     practice for a partnership-wide admin (no PracticeID); never clinical data. A practice
+//     admin may also ActReadPatient and ActManageRegistration for a self-registered patient
+//     with no practice who asked to join theirs (to verify and accept them);
 //   - any other role, an unknown action or a nil patient: refused.
 func Can(a Actor, act Action, p *models.Patient, now time.Time) error {
 	if !act.Valid() {
@@ -108,10 +110,15 @@ func Can(a Actor, act Action, p *models.Patient, now time.Time) error {
 		default:
 			return forbidden("Administrators cannot do this (%s); it needs a clinician or the patient.", act)
 		}
-		if a.PracticeID != "" && a.PracticeID != p.PracticeID {
-			return forbidden("Practice administrators can only act for patients of their own practice.")
+		if a.PracticeID == "" || a.PracticeID == p.PracticeID {
+			return nil
 		}
-		return nil
+		// A patient who registered themselves and asked to join this admin's practice: the
+		// admin may read the record and accept (register) them, and nothing more until then.
+		if p.PracticeID == "" && p.RequestedPracticeID == a.PracticeID && (act == ActReadPatient || act == ActManageRegistration) {
+			return nil
+		}
+		return forbidden("Practice administrators can only act for patients of their own practice.")
 	}
 	return forbidden("This account's role gives no access to patient records.")
 }

@@ -23,6 +23,7 @@ const (
 	self      = "patient.read patient.consent clinical.read observation.write plan.read appointment.book appointment.read triage.create triage.read call.join audit.read patient.export"
 	clin      = "patient.read patient.consent clinical.read observation.write plan.read plan.write appointment.book appointment.read triage.create triage.read call.join patient.export" // not audit.read: least privilege
 	admin     = "patient.read patient.registration patient.consent appointment.book appointment.read audit.read"
+	accept    = "patient.read patient.registration" // a practice admin, for a patient asking to join
 	staffBook = "patient.read appointment.book appointment.read triage.create triage.read"
 	staffObs  = "patient.read clinical.read observation.write"
 	staffPlan = "patient.read plan.read"
@@ -81,6 +82,12 @@ var policyMatrix = []struct {
 	{"patient of another practice", &models.Patient{ID: "p-c", Name: "Secret Name", PracticeID: "pr-2"},
 		[10]string{none, none, none, none, admin, none, none, none, none, none}},
 	{"unregistered patient", &models.Patient{ID: "p-u", Name: "Secret Name"},
+		[10]string{none, none, none, none, admin, none, none, none, none, none}},
+	{"self-registered, asked to join this practice", &models.Patient{ID: "p-req", Name: "Secret Name", RequestedPracticeID: "pr-1"},
+		[10]string{none, none, none, accept, admin, none, none, none, none, none}},
+	{"self-registered, asked to join another practice", &models.Patient{ID: "p-req2", Name: "Secret Name", RequestedPracticeID: "pr-2"},
+		[10]string{none, none, none, none, admin, none, none, none, none, none}},
+	{"registered elsewhere, stale request for this practice", &models.Patient{ID: "p-req3", Name: "Secret Name", PracticeID: "pr-2", RequestedPracticeID: "pr-1"},
 		[10]string{none, none, none, none, admin, none, none, none, none, none}},
 	{"resident, book_appointments", resident("ch-1", "pr-1", consent("ch-1", -day, 0, book)),
 		[10]string{none, clin, staffBook, admin, admin, none, none, none, none, none}},

@@ -18,11 +18,12 @@ import (
 //   - per account, across all IPs: looser (20 free) and capped at 1 minute. Guessing spread over
 //     many addresses is slowed, but the most an attacker can impose on the owner is a one-minute
 //     wait; a long account lock-out would itself be the attack.
-//   - per IP, across accounts: 50 free failures in 15 minutes, then doubling to 15 minutes.
-//     This is the brake on credential stuffing (many accounts, one password each). IPv6
-//     addresses count per /64, the block a single customer usually holds. Many people behind one
-//     NAT (a care home's Wi-Fi) share this counter; 50 failures is far above what honest typos
-//     produce.
+//   - per IP, across accounts: 50 free failures in 15 minutes, then doubling to 1 minute. This
+//     is the brake on credential stuffing (many accounts, one password each): past the free
+//     allowance an address gets about one guess a minute. IPv6 addresses count per /64, the block
+//     a single customer usually holds. Many people share one address (a care home's Wi-Fi, a
+//     mobile operator's CGNAT), and one of them misbehaving must not keep the rest out, so the
+//     cap is a minute like the account rule's: a longer one would itself be a lock-out weapon.
 //
 // A counter is forgotten after a window (15 minutes) with no failures, counted from the end of
 // its last block. A success clears only the (account, IP) counter: clearing the others would let
@@ -46,7 +47,7 @@ type Limit struct {
 type ThrottleParams struct {
 	Pair       Limit // per (account, IP): 5 free in 15 min, 1 s doubling to 15 min
 	Account    Limit // per account: 20 free in 15 min, 1 s doubling to 1 min
-	IP         Limit // per IP (/64 for IPv6): 50 free in 15 min, 1 s doubling to 15 min
+	IP         Limit // per IP (/64 for IPv6): 50 free in 15 min, 1 s doubling to 1 min
 	MaxEntries int   // counters kept per rule; 0 means 100,000
 }
 
@@ -91,7 +92,7 @@ func NewThrottle(p ThrottleParams) *Throttle {
 	t := &Throttle{
 		pair:    table{limit: fill(p.Pair, Limit{5, q, time.Second, q}), m: map[string]*counter{}},
 		account: table{limit: fill(p.Account, Limit{20, q, time.Second, time.Minute}), m: map[string]*counter{}},
-		ip:      table{limit: fill(p.IP, Limit{50, q, time.Second, q}), m: map[string]*counter{}},
+		ip:      table{limit: fill(p.IP, Limit{50, q, time.Second, time.Minute}), m: map[string]*counter{}},
 		max:     p.MaxEntries,
 	}
 	if t.max <= 0 {
@@ -103,7 +104,7 @@ func NewThrottle(p ThrottleParams) *Throttle {
 // Check returns how long a sign-in for email from ip must wait: 0 if it may go ahead now,
 // otherwise the longest block of the three rules.
 func (t *Throttle) Check(email, ip string, now time.Time) (retryAfter time.Duration) {
-	a, i := models.NormalizeEmail(email), ipKey(ip)
+	a, i := models.NormalizeEmail(email), ClientKey(ip)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, w := range []time.Duration{t.pair.wait(a+"\x00"+i, now), t.account.wait(a, now), t.ip.wait(i, now)} {
@@ -114,7 +115,7 @@ func (t *Throttle) Check(email, ip string, now time.Time) (retryAfter time.Durat
 
 // Fail records a failed sign-in for email from ip at now.
 func (t *Throttle) Fail(email, ip string, now time.Time) {
-	a, i := models.NormalizeEmail(email), ipKey(ip)
+	a, i := models.NormalizeEmail(email), ClientKey(ip)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.pair.fail(a+"\x00"+i, now, t.max)
@@ -124,7 +125,7 @@ func (t *Throttle) Fail(email, ip string, now time.Time) {
 
 // Succeed forgets the failures of email from ip (only that pair; see the package notes above).
 func (t *Throttle) Succeed(email, ip string) {
-	a, i := models.NormalizeEmail(email), ipKey(ip)
+	a, i := models.NormalizeEmail(email), ClientKey(ip)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.pair.m, a+"\x00"+i)
@@ -192,9 +193,10 @@ func (tb *table) makeRoom(now time.Time, maxEntries int) {
 	}
 }
 
-// ipKey returns the address an IP is counted under: IPv4 as is, IPv6 as its /64, and anything
-// that does not parse as given.
-func ipKey(ip string) string {
+// ClientKey returns the key a client address is counted under by Careway's per-address limits:
+// IPv4 as is, IPv6 as its /64 (one customer's block: counting single IPv6 addresses would give
+// each client billions of allowances), and anything that does not parse as given.
+func ClientKey(ip string) string {
 	addr, err := netip.ParseAddr(ip)
 	if err != nil {
 		return ip

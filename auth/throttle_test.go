@@ -83,6 +83,20 @@ func TestThrottlePerIP(t *testing.T) {
 	}
 }
 
+// TestThrottlePerIPCannotLockOutASharedAddress: one person on a care home's Wi-Fi failing a
+// hundred sign-ins must not keep a colleague on the same address out for more than a minute.
+func TestThrottlePerIPCannotLockOutASharedAddress(t *testing.T) {
+	th := NewThrottle(ThrottleParams{})
+	now := t0
+	for i := range 100 {
+		th.Fail(fmt.Sprintf("made-up%d@example.org", i), aliceIP, now)
+		now = now.Add(time.Second)
+	}
+	if got := th.Check("nurse@example.org", aliceIP, now); got > time.Minute || got == 0 {
+		t.Errorf("a colleague on the address waits %v, want a short wait of at most 1m", got)
+	}
+}
+
 func TestThrottleIPv6CountsPer64(t *testing.T) {
 	th := NewThrottle(ThrottleParams{})
 	for i := range 51 {
@@ -97,8 +111,8 @@ func TestThrottleIPv6CountsPer64(t *testing.T) {
 	tests := map[string]string{"::ffff:192.0.2.1": "192.0.2.1", "192.0.2.1": "192.0.2.1",
 		"2001:db8::1%eth0": "2001:db8::/64", "not-an-ip": "not-an-ip"}
 	for in, want := range tests {
-		if got := ipKey(in); got != want {
-			t.Errorf("ipKey(%q) = %q, want %q", in, got, want)
+		if got := ClientKey(in); got != want {
+			t.Errorf("ClientKey(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -38,7 +38,7 @@ func (s *server) handleAccessLog(c *fiber.Ctx) error {
 	items := make([]accessEntry, 0, len(events))
 	for _, e := range events {
 		items = append(items, accessEntry{ID: e.ID, At: e.At.UTC().Format("2006-01-02T15:04:05.000Z07:00"),
-			ActorID: e.ActorID, ActorRole: e.ActorRole, ActorName: s.nameOf(c.UserContext(), e.ActorID),
+			ActorID: e.ActorID, ActorRole: e.ActorRole, ActorName: s.staffName(c.UserContext(), e),
 			Action: e.Action, Outcome: e.Outcome})
 	}
 	if err := s.record(c, "audit.read", p.ID, "", models.OutcomeSuccess, ""); err != nil {
@@ -47,19 +47,21 @@ func (s *server) handleAccessLog(c *fiber.Ctx) error {
 	return c.JSON(newList(items, next))
 }
 
-// nameOf returns a user's name for display, "" when unknown.
-func (s *server) nameOf(ctx context.Context, id models.UserID) string {
-	if id == "" {
+// staffName returns the name of the member of staff behind an event, for the patient to read.
+// Other patients stay anonymous: a patient refused access to someone else's record must not
+// have their own name shown to that person.
+func (s *server) staffName(ctx context.Context, e *models.AuditEvent) string {
+	if e.ActorID == "" || e.ActorRole == models.RolePatient || e.ActorRole == "" {
 		return ""
 	}
 	now := s.now()
-	if u, ok := s.profiles.get(id, now); ok {
-		return u.Name
+	if name, ok := s.names.get(e.ActorID, now); ok {
+		return name
 	}
-	u, err := s.users.UserByID(ctx, id)
+	u, err := s.users.UserByID(ctx, e.ActorID)
 	if err != nil {
-		return ""
+		return "" // a name is a courtesy; the id is always shown
 	}
-	s.profiles.put(id, u, now)
+	s.names.put(e.ActorID, u.Name, now)
 	return u.Name
 }

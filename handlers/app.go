@@ -74,7 +74,9 @@ type server struct {
 	proxies      []netip.Prefix
 	metricsToken string
 	accessLog    bool
-	profiles     *ttlCache[models.UserID, *models.User]
+	profiles     *ttlCache[models.UserID, profile]
+	names        *ttlCache[models.UserID, string]
+	ids          *requestIDs
 	now          func() time.Time
 }
 
@@ -110,14 +112,15 @@ func NewApp(p Params) *fiber.App {
 		auth: p.Auth, tokens: p.Tokens, keys: p.Keys, hasher: p.Hasher,
 		registry: p.Registry, metrics: newHTTPMetrics(p.Registry), log: p.Logger,
 		openAPI: p.OpenAPI, proxies: p.TrustedProxies, metricsToken: p.MetricsToken,
-		accessLog: p.AccessLog, now: p.Now,
+		accessLog: p.AccessLog, now: p.Now, ids: newRequestIDs(),
 		// Profiles change rarely and /me is called on every app start; 30 s of staleness is
 		// far inside the 15-minute life of the access token that names the user anyway.
-		profiles: newTTLCache[models.UserID, *models.User](30*time.Second, 50_000),
+		profiles: newTTLCache[models.UserID, profile](30*time.Second, 50_000),
+		names:    newTTLCache[models.UserID, string](5*time.Minute, 50_000),
 	}
 	app := fiber.New(fiber.Config{
 		AppName:               "careway",
-		ErrorHandler:          errorHandler(p.Logger),
+		ErrorHandler:          errorHandler(p.Logger, s.ids),
 		BodyLimit:             p.BodyLimit,
 		ReadTimeout:           p.ReadTimeout,
 		WriteTimeout:          p.WriteTimeout,

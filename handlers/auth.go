@@ -37,9 +37,13 @@ type registerRequest struct {
 	PracticeID  models.PracticeID `json:"practiceId"`
 }
 
-// handleRegister lets a patient create their own account and record. The NHS number is
-// optional; if given it must pass the Modulus 11 check and not be registered already (an
-// existing record is never linked to a new account on the strength of a number alone).
+// handleRegister lets a patient create their own account and record. Nothing a registrant
+// says about themselves is trusted: an NHS number (optional, Modulus 11 checked) is kept as a
+// claim, outside the unique index of verified numbers, and a practice is kept as a request. The
+// practice's administrators verify both when they accept the patient (PUT .../registration);
+// until then the practice's clinicians cannot see the record. So nobody can take another
+// person's NHS number, appear on a practice's list under it, or find out whether someone is a
+// Careway patient.
 func (s *server) handleRegister(c *fiber.Ctx) error {
 	var req registerRequest
 	if err := decode(c, &req); err != nil {
@@ -48,7 +52,7 @@ func (s *server) handleRegister(c *fiber.Ctx) error {
 	now := s.now()
 	req.Email = models.NormalizeEmail(req.Email)
 	pat := &models.Patient{ID: models.PatientID(models.NewID()), Name: strings.TrimSpace(req.Name),
-		DateOfBirth: req.DateOfBirth, PracticeID: req.PracticeID, CreatedAt: now, UpdatedAt: now}
+		DateOfBirth: req.DateOfBirth, RequestedPracticeID: req.PracticeID, CreatedAt: now, UpdatedAt: now}
 	var problems models.Problems
 	if !models.ValidEmail(req.Email) {
 		problems.Add("email", "must be an email address such as name@example.org")
@@ -62,14 +66,14 @@ func (s *server) handleRegister(c *fiber.Ctx) error {
 		if !ok || !clinical.ValidNHSNumber(digits) {
 			problems.Add("nhsNumber", "is not a valid NHS number (10 digits with a correct check digit)")
 		}
-		pat.NHSNumber = digits
+		pat.ClaimedNHSNumber = digits
 	}
 	if err := problems.Err(); err != nil {
 		return err
 	}
 	ctx := c.UserContext()
-	if pat.PracticeID != "" {
-		if _, err := s.orgs.PracticeByID(ctx, pat.PracticeID); err != nil {
+	if pat.RequestedPracticeID != "" {
+		if _, err := s.orgs.PracticeByID(ctx, pat.RequestedPracticeID); err != nil {
 			if models.ErrorCode(err) == models.ENOTFOUND {
 				return fieldError("practiceId", "no practice has this id")
 			}
@@ -86,15 +90,10 @@ func (s *server) handleRegister(c *fiber.Ctx) error {
 		return err
 	}
 	if err := s.patients.CreatePatient(ctx, pat); err != nil {
-		if models.ErrorCode(err) == models.ECONFLICT {
-			return &models.Error{Code: models.ECONFLICT, Message: "This NHS number is already registered. Contact your practice to get access to your record.",
-				Fields: []models.FieldError{{Field: "nhsNumber", Message: "is already registered"}}}
-		}
 		return err
 	}
 	u := &models.User{ID: models.UserID(models.NewID()), Email: req.Email, Name: pat.Name,
-		Role: models.RolePatient, PasswordHash: hash, PatientID: pat.ID, PracticeID: pat.PracticeID,
-		CreatedAt: now, UpdatedAt: now}
+		Role: models.RolePatient, PasswordHash: hash, PatientID: pat.ID, CreatedAt: now, UpdatedAt: now}
 	if err := s.users.CreateUser(ctx, u); err != nil {
 		// Another registration took the email between the check and here. Undo the record
 		// created a moment ago, which nothing refers to yet, so the NHS number stays free.
@@ -106,7 +105,7 @@ func (s *server) handleRegister(c *fiber.Ctx) error {
 		}
 		return err
 	}
-	c.Locals(localActor, auth.Actor{UserID: u.ID, Role: u.Role, PatientID: u.PatientID, PracticeID: u.PracticeID})
+	c.Locals(localActor, auth.Actor{UserID: u.ID, Role: u.Role, PatientID: u.PatientID})
 	if err := s.record(c, "auth.register", pat.ID, string(u.ID), models.OutcomeSuccess, ""); err != nil {
 		return err
 	}
@@ -230,23 +229,33 @@ func (s *server) handleLogout(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-// handleMe returns the signed-in user's profile.
+// handleMe returns the signed-in user's profile. A patient's practice and care home come from
+// their record, which the practice changes (accepting a registration, a move), not from the
+// account.
 func (s *server) handleMe(c *fiber.Ctx) error {
 	id := actorOf(c).UserID
 	now := s.now()
-	u, ok := s.profiles.get(id, now)
+	prof, ok := s.profiles.get(id, now)
 	if !ok {
-		var err error
-		if u, err = s.users.UserByID(c.UserContext(), id); err != nil {
+		u, err := s.users.UserByID(c.UserContext(), id)
+		if err != nil {
 			if models.ErrorCode(err) == models.ENOTFOUND {
 				return models.Errorf(models.EUNAUTHORIZED, "This account no longer exists.")
 			}
 			return err
 		}
-		s.profiles.put(id, u, now)
+		if u.Disabled {
+			return models.Errorf(models.EUNAUTHORIZED, "This account is disabled.")
+		}
+		prof = profileOf(u)
+		if u.Role == models.RolePatient && u.PatientID != "" {
+			p, err := s.patients.PatientByID(c.UserContext(), u.PatientID)
+			if err != nil {
+				return err
+			}
+			prof.PracticeID, prof.CareHomeID = p.PracticeID, p.CareHomeID
+		}
+		s.profiles.put(id, prof, now)
 	}
-	if u.Disabled {
-		return models.Errorf(models.EUNAUTHORIZED, "This account is disabled.")
-	}
-	return c.JSON(profileOf(u))
+	return c.JSON(prof)
 }

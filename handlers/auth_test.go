@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -31,15 +32,18 @@ func TestRegister(t *testing.T) {
 			ID, Role, Email, PatientID, PracticeID string
 		}
 		h.do("POST", "/api/v1/auth/register", "", body).want(t, 201).decode(t, &prof)
-		if prof.Role != "patient" || prof.Email != "new.patient@example.org" || prof.PatientID == "" || prof.PracticeID != string(h.w.practiceA.ID) {
+		if prof.Role != "patient" || prof.Email != "new.patient@example.org" || prof.PatientID == "" {
 			t.Fatalf("profile = %+v", prof)
+		}
+		if prof.PracticeID != "" {
+			t.Errorf("practiceId = %q straight after self-registration; the practice has not accepted yet", prof.PracticeID)
 		}
 		p, err := h.patients.PatientByID(context.Background(), models.PatientID(prof.PatientID))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.NHSNumber != "9434765919" {
-			t.Errorf("stored NHS number = %q, want digits only", p.NHSNumber)
+		if p.NHSNumber != "" || p.ClaimedNHSNumber != "9434765919" || p.RequestedPracticeID != h.w.practiceA.ID {
+			t.Errorf("stored number %q, claim %q, request %q; want only a claim (digits) and a request", p.NHSNumber, p.ClaimedNHSNumber, p.RequestedPracticeID)
 		}
 		h.do("POST", "/api/v1/auth/login", "", map[string]any{"email": "NEW.PATIENT@example.org", "password": "a long enough passphrase"}).want(t, 200)
 		if n := h.auditCount(p.ID, "auth.register", models.OutcomeSuccess); n != 1 {
@@ -52,16 +56,22 @@ func TestRegister(t *testing.T) {
 			t.Errorf("409 should name the email field: %+v", p)
 		}
 	})
-	t.Run("NHS number taken", func(t *testing.T) {
-		body := registerBody("someone.else@example.org", "another long passphrase")
-		body["nhsNumber"] = "9434765919"
-		r := h.do("POST", "/api/v1/auth/register", "", body).want(t, 409)
-		if p := r.problem(t); !hasFieldError(p, "nhsNumber") {
-			t.Errorf("409 should name nhsNumber: %+v", p)
+	t.Run("someone else's NHS number is only a claim", func(t *testing.T) {
+		// Another person types the same number (or a patient's real, verified one): they are
+		// registered, but take nothing: the number stays the verified patient's alone, and
+		// the answer does not reveal that the number is known.
+		for _, nhs := range []string{"9434765919", h.w.patientA.NHSNumber} {
+			body := registerBody(models.NewID()+"@example.org", "another long passphrase")
+			body["nhsNumber"] = nhs
+			body["practiceId"] = string(h.w.practiceA.ID)
+			var prof struct{ PatientID string }
+			h.do("POST", "/api/v1/auth/register", "", body).want(t, 201).decode(t, &prof)
+			// The practice's clinician cannot see the newcomer before the practice accepts them.
+			h.do("GET", "/api/v1/patients/"+prof.PatientID, h.w.clinicianA.token, nil).want(t, 403)
 		}
-		// The failed attempt must not have left an account behind.
-		if _, err := h.users.UserByEmail(context.Background(), "someone.else@example.org"); models.ErrorCode(err) != models.ENOTFOUND {
-			t.Errorf("account after failed registration: err = %v, want ENOTFOUND", err)
+		got, err := h.patients.PatientByID(context.Background(), h.w.patientA.ID)
+		if err != nil || got.NHSNumber == "" {
+			t.Fatalf("the verified patient's number was disturbed: %+v, %v", got, err)
 		}
 	})
 	bad := []struct {
@@ -125,7 +135,13 @@ func TestBodyLimit(t *testing.T) {
 	req, _ := http.NewRequest("POST", h.serve()+"/api/v1/auth/register", bytes.NewReader(b))
 	req.Header.Set("Content-Type", "application/json")
 	r := h.sendReal(req).want(t, 413)
-	r.problem(t)
+	// fasthttp refuses the body before any middleware runs; the answer must still carry an id.
+	if p := r.problem(t); p.RequestID == "" || r.Header.Get("X-Request-Id") != p.RequestID {
+		t.Errorf("413 request id: header %q, body %q; want the same non-empty id", r.Header.Get("X-Request-Id"), p.RequestID)
+	}
+	if r.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Error("413 without X-Content-Type-Options: nosniff")
+	}
 	if _, err := h.users.UserByEmail(context.Background(), "big@example.org"); models.ErrorCode(err) != models.ENOTFOUND {
 		t.Errorf("an oversized registration stored something: %v", err)
 	}
@@ -140,6 +156,23 @@ func TestRegisterThrottledPerAddress(t *testing.T) {
 	if r.Header.Get("Retry-After") == "" {
 		t.Error("429 without Retry-After")
 	}
+}
+
+// TestRegisterThrottledPerIPv6Block: the limit counts an IPv6 client's whole /64, not each of
+// the addresses it can pick from it.
+func TestRegisterThrottledPerIPv6Block(t *testing.T) {
+	h := newHarness(t, harnessOpts{params: func(p *handlers.Params) {
+		p.RegisterPerIP = 2
+		p.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/32")}
+	}})
+	for i, want := range []int{400, 400, 429} {
+		req := jsonRequest("POST", "/api/v1/auth/register", `{"email":""}`)
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("2001:db8:1:2::%x", i+1))
+		h.send(req).want(t, want)
+	}
+	req := jsonRequest("POST", "/api/v1/auth/register", `{"email":""}`)
+	req.Header.Set("X-Forwarded-For", "2001:db8:9:9::1") // another customer
+	h.send(req).want(t, 400)
 }
 
 func TestLogin(t *testing.T) {
@@ -403,16 +436,17 @@ func TestRegisterRaces(t *testing.T) {
 		}
 	})
 	t.Run("same NHS number, different emails", func(t *testing.T) {
+		// Claims do not collide: all register, and no record gets the number verified.
 		nhs := nextNHSNumber()
 		bodies := make([]string, 8)
 		for i := range bodies {
 			bodies[i] = fmt.Sprintf(`{"email":"twin%d@example.org","password":"a long enough passphrase","name":"Tess Twin","dateOfBirth":"1970-01-01","nhsNumber":%q}`, i, nhs)
 		}
-		if got := race(bodies); got[201] != 1 || got[409] != 7 {
-			t.Fatalf("statuses = %v, want one 201 and seven 409", got)
+		if got := race(bodies); got[201] != 8 {
+			t.Fatalf("statuses = %v, want eight 201", got)
 		}
-		if n := count("users", map[string]any{"name": "Tess Twin"}); n != 1 {
-			t.Errorf("%d accounts for one NHS number, want 1", n)
+		if n := count("patients", map[string]any{"nhsNumber": nhs}); n != 0 {
+			t.Errorf("%d records hold the number as verified, want 0", n)
 		}
 	})
 }

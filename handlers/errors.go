@@ -42,8 +42,16 @@ type Problem struct {
 // errorHandler turns every error a handler returns into problem+json. It is the only place where
 // errors become HTTP. Internal errors are logged with the request id and never shown: a driver
 // error can carry patient data.
-func errorHandler(logger *slog.Logger) fiber.ErrorHandler {
+func errorHandler(logger *slog.Logger, ids *requestIDs) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
+		if requestID(c) == "" {
+			// Errors fasthttp raises before any middleware runs (a body over the limit, a
+			// malformed request) come here directly: give them an id and the headers that
+			// matter for an error body.
+			ids.assign(c)
+			c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+			c.Set(fiber.HeaderCacheControl, "no-store")
+		}
 		p := Problem{RequestID: requestID(c)}
 		var fe *fiber.Error
 		var me *models.Error

@@ -35,10 +35,15 @@ func newRequestIDs() *requestIDs {
 }
 
 func (r *requestIDs) middleware(c *fiber.Ctx) error {
+	r.assign(c)
+	return c.Next()
+}
+
+// assign gives the request a new id.
+func (r *requestIDs) assign(c *fiber.Ctx) {
 	id := r.prefix + "-" + strconv.FormatUint(r.n.Add(1), 36)
 	c.Locals(localRequestID, id)
 	c.Set("X-Request-Id", id)
-	return c.Next()
 }
 
 func requestID(c *fiber.Ctx) string {

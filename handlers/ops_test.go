@@ -177,11 +177,13 @@ func TestClientAddress(t *testing.T) {
 		proxies []netip.Prefix
 		xff     string
 		want    string
+		second  string // a second X-Forwarded-For line, as some proxies add
 	}{
-		{"no proxy configured: header ignored", nil, "203.0.113.9", "0.0.0.0"},
-		{"trusted proxy: client is the rightmost untrusted hop", trusted, "198.51.100.7, 203.0.113.9, 10.1.2.3", "203.0.113.9"},
-		{"spoofed left entries ignored", trusted, "1.1.1.1, 203.0.113.9", "203.0.113.9"},
-		{"garbage hop stops the walk", trusted, "203.0.113.9, nonsense", "0.0.0.0"},
+		{name: "two header lines: the proxy's line counts", proxies: trusted, xff: "6.6.6.6", second: "203.0.113.9", want: "203.0.113.9"},
+		{name: "no proxy configured: header ignored", xff: "203.0.113.9", want: "0.0.0.0"},
+		{name: "trusted proxy: client is the rightmost untrusted hop", proxies: trusted, xff: "198.51.100.7, 203.0.113.9, 10.1.2.3", want: "203.0.113.9"},
+		{name: "spoofed left entries ignored", proxies: trusted, xff: "1.1.1.1, 203.0.113.9", want: "203.0.113.9"},
+		{name: "garbage hop stops the walk", proxies: trusted, xff: "203.0.113.9, nonsense", want: "0.0.0.0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -189,6 +191,9 @@ func TestClientAddress(t *testing.T) {
 			req := newRequest("GET", "/api/v1/patients/"+string(h.w.patientA.ID), "")
 			req.Header.Set("Authorization", "Bearer "+h.w.patient.token)
 			req.Header.Set("X-Forwarded-For", tt.xff)
+			if tt.second != "" {
+				req.Header.Add("X-Forwarded-For", tt.second)
+			}
 			h.send(req).want(t, 200)
 			events, _, err := h.audit.ListAuditByPatient(context.Background(), h.w.patientA.ID, models.Page{Limit: 1})
 			if err != nil || len(events) != 1 {

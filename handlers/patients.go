@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
 
 	"careway/auth"
 	"careway/models"
@@ -98,18 +99,29 @@ func (s *server) handlePatientGet(c *fiber.Ctx) error {
 type registrationRequest struct {
 	PracticeID models.PracticeID `json:"practiceId"`
 	CareHomeID models.CareHomeID `json:"careHomeId"`
+	NHSNumber  string            `json:"nhsNumber"`
 }
 
-// handleRegistrationUpdate moves a patient to a practice and (or out of) a care home. The caller
-// must administer both the patient's current practice and the new one. Leaving a care home
-// withdraws its staff's proxy consent.
+// handleRegistrationUpdate registers a patient with a practice and (or out of) a care home: a
+// move, or the acceptance of a patient who registered themselves and asked to join. With
+// nhsNumber the caller also records the number as verified (replacing any claim). The caller
+// must administer both the patient's current practice (or the one they asked to join) and the
+// new one. Leaving a care home withdraws its staff's proxy consent.
 func (s *server) handleRegistrationUpdate(c *fiber.Ctx) error {
 	var req registrationRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
+	var probs models.Problems
 	if req.PracticeID == "" {
-		return fieldError("practiceId", "is required")
+		probs.Add("practiceId", "is required")
+	}
+	digits, ok := clinical.NormalizeNHSNumber(req.NHSNumber)
+	if req.NHSNumber != "" && (!ok || !clinical.ValidNHSNumber(digits)) {
+		probs.Add("nhsNumber", "is not a valid NHS number (10 digits with a correct check digit)")
+	}
+	if err := probs.Err(); err != nil {
+		return err
 	}
 	p, err := s.patientFor(c, auth.ActManageRegistration)
 	if err != nil {
@@ -121,7 +133,18 @@ func (s *server) handleRegistrationUpdate(c *fiber.Ctx) error {
 	if err := s.checkRegistration(c, req.PracticeID, req.CareHomeID); err != nil {
 		return err
 	}
-	p, err = s.patients.UpdateRegistration(c.UserContext(), p.ID, req.PracticeID, req.CareHomeID, s.now().UTC())
+	ctx, now := c.UserContext(), s.now().UTC()
+	// The number first: if another record holds it, nothing has changed yet.
+	if req.NHSNumber != "" && digits != p.NHSNumber {
+		if _, err := s.patients.SetNHSNumber(ctx, p.ID, p.PracticeID, digits, now); err != nil {
+			if models.ErrorCode(err) == models.ECONFLICT {
+				return &models.Error{Code: models.ECONFLICT, Message: models.ErrorMessage(err),
+					Fields: []models.FieldError{{Field: "nhsNumber", Message: "is held by another patient record, or the record changed"}}}
+			}
+			return err
+		}
+	}
+	p, err = s.patients.UpdateRegistration(ctx, p.ID, p.PracticeID, req.PracticeID, req.CareHomeID, now)
 	if err != nil {
 		return err
 	}
@@ -166,7 +189,7 @@ func (s *server) handleProxyConsentSet(c *fiber.Ctx) error {
 	if p.CareHomeID == "" || consent.CareHomeID != p.CareHomeID {
 		return fieldError("careHomeId", "must be the care home the patient lives in; register the patient with the home first")
 	}
-	if p, err = s.patients.SetProxyConsent(c.UserContext(), p.ID, consent, now); err != nil {
+	if p, err = s.patients.SetProxyConsent(c.UserContext(), p.ID, p.PracticeID, consent, now); err != nil {
 		return err
 	}
 	if err := s.record(c, "patient.consent.set", p.ID, string(consent.CareHomeID), models.OutcomeSuccess, ""); err != nil {
@@ -181,11 +204,40 @@ func (s *server) handleProxyConsentDelete(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if p, err = s.patients.SetProxyConsent(c.UserContext(), p.ID, nil, s.now().UTC()); err != nil {
+	if p, err = s.patients.SetProxyConsent(c.UserContext(), p.ID, p.PracticeID, nil, s.now().UTC()); err != nil {
 		return err
 	}
 	if err := s.record(c, "patient.consent.withdraw", p.ID, "", models.OutcomeSuccess, ""); err != nil {
 		return err
 	}
 	return c.JSON(p)
+}
+
+// handleRegistrationRequests lists the patients who registered themselves and asked to join a
+// practice, for its administrators to verify and accept. Each patient listed is audited.
+func (s *server) handleRegistrationRequests(c *fiber.Ctx) error {
+	practice := models.PracticeID(utils.CopyString(c.Params("practiceId")))
+	if err := s.canManageOrg(c, practice); err != nil {
+		return err
+	}
+	page, err := pageOf(c)
+	if err != nil {
+		return err
+	}
+	pats, next, err := s.patients.ListPatients(c.UserContext(), models.PatientFilter{RequestedPracticeID: practice}, page)
+	if err != nil {
+		return err
+	}
+	a, now := actorOf(c), s.now()
+	items := make([]*models.Patient, 0, len(pats))
+	for _, p := range pats {
+		if auth.Can(a, auth.ActReadPatient, p, now) != nil {
+			continue
+		}
+		if err := s.record(c, "patient.list", p.ID, string(practice), models.OutcomeSuccess, ""); err != nil {
+			return err
+		}
+		items = append(items, p)
+	}
+	return c.JSON(newList(items, next))
 }

@@ -231,6 +231,21 @@ func TestAccessLog(t *testing.T) {
 	}
 	h.do("GET", "/api/v1/patients/"+string(w.patientA.ID)+"/access-log", w.patient2.token, nil).want(t, 403)
 	h.do("GET", "/api/v1/patients/"+string(w.patientA.ID)+"/access-log", w.clinicianA.token, nil).want(t, 403)
+	// Another patient's refused attempt is shown, but not their name.
+	l.Items = nil
+	h.do("GET", "/api/v1/patients/"+string(w.patientA.ID)+"/access-log", w.patient.token, nil).want(t, 200).decode(t, &l)
+	sawOther := false
+	for _, e := range l.Items {
+		if e.ActorID == w.patient2.user.ID {
+			sawOther = true
+			if e.ActorName != "" {
+				t.Errorf("another patient's name %q shown in the access log", e.ActorName)
+			}
+		}
+	}
+	if !sawOther {
+		t.Error("the other patient's refused attempt is missing from the access log")
+	}
 	h.do("GET", "/api/v1/patients/"+string(w.patientA.ID)+"/access-log", w.adminA.token, nil).want(t, 200)
 	h.do("GET", "/api/v1/patients/"+string(w.patientA.ID)+"/access-log?limit=0", w.patient.token, nil).want(t, 400)
 	h.do("GET", "/api/v1/patients/"+string(w.patientA.ID)+"/access-log?limit=abc", w.patient.token, nil).want(t, 400)
@@ -331,9 +346,81 @@ func TestOrganisationsPolicy(t *testing.T) {
 	}
 	// A practice admin cannot create a partnership-wide admin.
 	h.do("POST", "/api/v1/users", w.adminA.token, map[string]any{"email": "boss@example.org", "name": "Boss", "role": "admin", "password": "a long enough passphrase"}).want(t, 403)
-	h.do("GET", "/api/v1/users?practiceId="+string(w.practiceA.ID), w.adminA.token, nil).want(t, 200)
+	var staffList struct{ Items []struct{ Role string } }
+	h.do("GET", "/api/v1/users?practiceId="+string(w.practiceA.ID), w.adminA.token, nil).want(t, 200).decode(t, &staffList)
+	if len(staffList.Items) == 0 {
+		t.Error("no staff listed for practice A")
+	}
+	for _, u := range staffList.Items {
+		if u.Role == "patient" {
+			t.Error("GET /users listed a patient's account: that bypasses the access policy and the audit")
+		}
+	}
+	h.do("GET", "/api/v1/users?role=patient&practiceId="+string(w.practiceA.ID), w.adminA.token, nil).want(t, 400)
 	h.do("GET", "/api/v1/users?practiceId="+string(w.practiceA.ID), w.adminB.token, nil).want(t, 403)
 	h.do("GET", "/api/v1/users?role=wizard&practiceId="+string(w.practiceA.ID), w.adminA.token, nil).want(t, 400)
 	_ = http.StatusOK
 	_ = context.Background
+}
+
+// TestAcceptSelfRegistration: a patient registers themselves asking to join practice A; A's
+// administrator finds the request, verifies the NHS number and accepts; only then do A's
+// clinicians see the record.
+func TestAcceptSelfRegistration(t *testing.T) {
+	h := newHarness(t)
+	w := h.w
+	body := registerBody("joiner@example.org", "a long enough passphrase")
+	body["practiceId"] = string(w.practiceA.ID)
+	body["nhsNumber"] = nextNHSNumber()
+	var prof struct{ PatientID string }
+	h.do("POST", "/api/v1/auth/register", "", body).want(t, 201).decode(t, &prof)
+	path := "/api/v1/patients/" + prof.PatientID
+
+	h.do("GET", path, w.clinicianA.token, nil).want(t, 403)
+	h.do("GET", path, w.adminB.token, nil).want(t, 403)
+	h.do("GET", path, w.adminA.token, nil).want(t, 200)
+	h.do("GET", path+"/conditions", w.adminA.token, nil).want(t, 403) // still no clinical data
+
+	requests := func(p *person, want int) []models.Patient {
+		var l struct{ Items []models.Patient }
+		r := h.do("GET", "/api/v1/practices/"+string(w.practiceA.ID)+"/registration-requests", p.token, nil).want(t, want)
+		if want == 200 {
+			r.decode(t, &l)
+		}
+		return l.Items
+	}
+	requests(w.adminB, 403)
+	requests(w.clinicianA, 403)
+	if got := requests(w.adminA, 200); len(got) != 1 || string(got[0].ID) != prof.PatientID {
+		t.Fatalf("registration requests = %+v, want the joiner", got)
+	}
+
+	reg := path + "/registration"
+	h.do("PUT", reg, w.adminB.token, map[string]any{"practiceId": string(w.practiceB.ID)}).want(t, 403)
+	// The number of a patient already registered cannot be given to the joiner.
+	r := h.do("PUT", reg, w.adminA.token, map[string]any{"practiceId": string(w.practiceA.ID), "nhsNumber": w.patientA2.NHSNumber}).want(t, 409)
+	if p := r.problem(t); !hasFieldError(p, "nhsNumber") {
+		t.Errorf("409 should name nhsNumber: %+v", p)
+	}
+	h.do("PUT", reg, w.adminA.token, map[string]any{"practiceId": string(w.practiceA.ID), "nhsNumber": "123"}).want(t, 400)
+	h.do("GET", path, w.clinicianA.token, nil).want(t, 403) // the refused attempts changed nothing
+
+	verified := nextNHSNumber()
+	var p models.Patient
+	h.do("PUT", reg, w.adminA.token, map[string]any{"practiceId": string(w.practiceA.ID), "nhsNumber": verified}).want(t, 200).decode(t, &p)
+	if p.PracticeID != w.practiceA.ID || p.NHSNumber != verified || p.ClaimedNHSNumber != "" || p.RequestedPracticeID != "" {
+		t.Errorf("accepted record = %+v", p)
+	}
+	h.do("GET", path, w.clinicianA.token, nil).want(t, 200)
+	if got := requests(w.adminA, 200); len(got) != 0 {
+		t.Errorf("request still listed after acceptance: %+v", got)
+	}
+	// The patient's own /me shows the practice now that it has accepted them.
+	var tok struct{ AccessToken string }
+	h.do("POST", "/api/v1/auth/login", "", map[string]any{"email": "joiner@example.org", "password": "a long enough passphrase"}).want(t, 200).decode(t, &tok)
+	var me struct{ PracticeID string }
+	h.do("GET", "/api/v1/me", tok.AccessToken, nil).want(t, 200).decode(t, &me)
+	if me.PracticeID != string(w.practiceA.ID) {
+		t.Errorf("/me practiceId = %q, want practice A", me.PracticeID)
+	}
 }

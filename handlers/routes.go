@@ -11,13 +11,13 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/limiter"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
+	"careway/auth"
 	"careway/models"
 )
 
 // routes lists every route of Careway with its middleware, top to bottom.
 func (s *server) routes(app *fiber.App, p Params) {
-	ids := newRequestIDs()
-	app.Use(ids.middleware)
+	app.Use(s.ids.middleware)
 	app.Use(s.observe)
 	app.Use(recover.New())
 	app.Use(helmet.New(helmet.Config{
@@ -68,6 +68,7 @@ func (s *server) routes(app *fiber.App, p Params) {
 	api.Get("/users", s.handleUserList)
 
 	// Patient records: every handler here goes through s.patientFor (policy and audit).
+	api.Get("/practices/:practiceId/registration-requests", s.handleRegistrationRequests)
 	api.Post("/patients", s.handlePatientCreate)
 	api.Get("/patients/:patientId", s.handlePatientGet)
 	api.Get("/patients/:patientId/conditions", s.handleConditionList)
@@ -89,7 +90,7 @@ func (s *server) limitPerClient(max int, window time.Duration) fiber.Handler {
 	return limiter.New(limiter.Config{
 		Max:          max,
 		Expiration:   window,
-		KeyGenerator: func(c *fiber.Ctx) string { return s.clientAddr(c) },
+		KeyGenerator: func(c *fiber.Ctx) string { return auth.ClientKey(s.clientAddr(c)) },
 		LimitReached: func(c *fiber.Ctx) error {
 			// The limiter has set Retry-After to the time left in the window; keep it.
 			wait := window

@@ -63,3 +63,28 @@ func TestEveryBodyIsStrict(t *testing.T) {
 		t.Errorf("only %d string fields checked; is the document read right?", checked)
 	}
 }
+
+// TestEveryBodyNeedsJSON sends every operation that takes a body a form-encoded one: each must
+// answer 415 as problem+json, and the document must say so (do checks the answer against it).
+func TestEveryBodyNeedsJSON(t *testing.T) {
+	h := newHarness(t)
+	doc, _, err := handlerstest.Spec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.RequestBody == nil {
+				continue
+			}
+			url := strings.NewReplacer("{patientId}", string(h.w.resident1.ID), "{practiceId}", string(h.w.practiceA.ID),
+				"{careHomeId}", string(h.w.home1.ID)).Replace(path)
+			t.Run(method+" "+path, func(t *testing.T) {
+				req := newRequest(method, url, "email=a@example.org")
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("Authorization", "Bearer "+h.w.superAdmin.token)
+				h.send(req).want(t, 415).problem(t)
+			})
+		}
+	}
+}

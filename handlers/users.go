@@ -105,16 +105,18 @@ func (s *server) handleUserCreate(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(profileOf(u))
 }
 
-// handleUserList lists the accounts of ?practiceId= (or ?careHomeId=) for its administrators.
+// handleUserList lists the staff accounts of ?practiceId= (or ?careHomeId=) for its
+// administrators. Patients' accounts are not listed here: they are patient data, reached only
+// through a patient's record, where the access policy and the audit trail apply.
 func (s *server) handleUserList(c *fiber.Ctx) error {
 	page, err := pageOf(c)
 	if err != nil {
 		return err
 	}
-	f := models.UserFilter{Role: models.Role(c.Query("role")), PracticeID: models.PracticeID(c.Query("practiceId")),
+	f := models.UserFilter{StaffOnly: true, Role: models.Role(c.Query("role")), PracticeID: models.PracticeID(c.Query("practiceId")),
 		CareHomeID: models.CareHomeID(c.Query("careHomeId"))}
-	if f.Role != "" && !f.Role.Valid() {
-		return fieldError("role", "must be patient, clinician, carehome_staff or admin")
+	if f.Role != "" && (!f.Role.Valid() || f.Role == models.RolePatient) {
+		return fieldError("role", "must be clinician, carehome_staff or admin")
 	}
 	practice := f.PracticeID
 	if f.CareHomeID != "" {

@@ -8,16 +8,24 @@ import (
 // Patient is a person registered with a practice. A patient may have an account (User with
 // PatientID) or not: care-home residents often do not, and are looked after through proxies.
 type Patient struct {
-	ID          PatientID     `json:"id"`
-	NHSNumber   string        `json:"nhsNumber,omitempty"` // 10 digits, no spaces
-	Name        string        `json:"name"`
-	DateOfBirth string        `json:"dateOfBirth"` // YYYY-MM-DD
-	Sex         string        `json:"sex,omitempty"`
-	PracticeID  PracticeID    `json:"practiceId,omitempty"`
-	CareHomeID  CareHomeID    `json:"careHomeId,omitempty"`
-	Proxy       *ProxyConsent `json:"proxyConsent,omitempty"` // what the care home's staff may do
-	CreatedAt   time.Time     `json:"createdAt"`
-	UpdatedAt   time.Time     `json:"updatedAt"`
+	ID        PatientID `json:"id"`
+	NHSNumber string    `json:"nhsNumber,omitempty"` // 10 digits, no spaces; verified by the practice
+	// ClaimedNHSNumber is the number a patient gave when registering themselves: checked with
+	// Modulus 11 but not verified, so it is neither unique nor trusted until the practice
+	// confirms it (it then becomes NHSNumber).
+	ClaimedNHSNumber string     `json:"claimedNhsNumber,omitempty"`
+	Name             string     `json:"name"`
+	DateOfBirth      string     `json:"dateOfBirth"` // YYYY-MM-DD
+	Sex              string     `json:"sex,omitempty"`
+	PracticeID       PracticeID `json:"practiceId,omitempty"`
+	// RequestedPracticeID is the practice a self-registered patient asked to join. Until that
+	// practice's administrators accept (setting PracticeID), its clinicians cannot see the
+	// record.
+	RequestedPracticeID PracticeID    `json:"requestedPracticeId,omitempty"`
+	CareHomeID          CareHomeID    `json:"careHomeId,omitempty"`
+	Proxy               *ProxyConsent `json:"proxyConsent,omitempty"` // what the care home's staff may do
+	CreatedAt           time.Time     `json:"createdAt"`
+	UpdatedAt           time.Time     `json:"updatedAt"`
 }
 
 // ProxyScope is one thing a proxy may do for a patient.
@@ -130,24 +138,33 @@ type PatientStore interface {
 	CreatePatient(ctx context.Context, p *Patient) error
 	// PatientByID returns ENOTFOUND if there is no such patient.
 	PatientByID(ctx context.Context, id PatientID) (*Patient, error)
-	// UpdateRegistration sets the practice and care home of a patient. Returns ENOTFOUND.
-	// Moving a patient out of a care home clears its proxy consent.
-	UpdateRegistration(ctx context.Context, id PatientID, practice PracticeID, home CareHomeID, now time.Time) (*Patient, error)
-	// SetProxyConsent records (or with nil, withdraws) the care-home proxy consent. Returns
-	// ENOTFOUND.
-	SetProxyConsent(ctx context.Context, id PatientID, c *ProxyConsent, now time.Time) (*Patient, error)
+	// UpdateRegistration sets the practice and care home of a patient, and answers any request
+	// to join a practice. It applies only while the patient is still registered with
+	// ifPractice (the practice the caller was authorised against; "" for none). Moving a
+	// patient out of a care home clears its proxy consent. Returns ENOTFOUND, or ECONFLICT if
+	// the registration changed meanwhile.
+	UpdateRegistration(ctx context.Context, id PatientID, ifPractice, practice PracticeID, home CareHomeID, now time.Time) (*Patient, error)
+	// SetProxyConsent records (or with nil, withdraws) the care-home proxy consent, while the
+	// patient is still registered with ifPractice. Returns ENOTFOUND; ECONFLICT if the
+	// registration changed meanwhile; EINVALID if the consent names another care home.
+	SetProxyConsent(ctx context.Context, id PatientID, ifPractice PracticeID, c *ProxyConsent, now time.Time) (*Patient, error)
 	// DeleteUnclaimedPatient removes a record created moments ago (within ten minutes) that no
 	// account refers to, to undo a self-registration whose second write failed. Nothing older
 	// is ever deleted. Returns ENOTFOUND.
 	DeleteUnclaimedPatient(ctx context.Context, id PatientID) error
+	// SetNHSNumber records the NHS number the practice has verified, replacing any claim, while
+	// the patient is registered with ifPractice. Returns ENOTFOUND; ECONFLICT if another
+	// record has the number or the registration changed meanwhile.
+	SetNHSNumber(ctx context.Context, id PatientID, ifPractice PracticeID, nhs string, now time.Time) (*Patient, error)
 	// ListPatients lists patients of a practice or care home (one filter set), by id.
 	ListPatients(ctx context.Context, f PatientFilter, p Page) (items []*Patient, nextCursor string, err error)
 }
 
-// PatientFilter narrows ListPatients.
+// PatientFilter narrows ListPatients; at least one field must be set.
 type PatientFilter struct {
-	PracticeID PracticeID
-	CareHomeID CareHomeID
+	PracticeID          PracticeID
+	CareHomeID          CareHomeID
+	RequestedPracticeID PracticeID // self-registered patients waiting for this practice
 }
 
 func quote(s string) string { return "\"" + s + "\"" }

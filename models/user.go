@@ -82,6 +82,7 @@ type UserStore interface {
 
 // UserFilter narrows ListUsers.
 type UserFilter struct {
+	StaffOnly  bool // leave out patients' accounts
 	Role       Role
 	PracticeID PracticeID
 	CareHomeID CareHomeID

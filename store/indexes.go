@@ -54,6 +54,7 @@ func indexes() map[string][]mongo.IndexModel {
 			unique(key("nhsKey", 1)),
 			plain(key("practiceId", 1, "_id", 1)),
 			plain(key("careHomeId", 1, "_id", 1)),
+			plain(key("requestedPracticeId", 1, "_id", 1)),
 		},
 		collPractices: {
 			unique(key("odsKey", 1)),

@@ -70,12 +70,14 @@ func (s *PatientStore) PatientByID(ctx context.Context, id models.PatientID) (*m
 }
 
 // UpdateRegistration sets the practice and care home of a patient (an empty id removes it)
-// and returns the record as changed. A proxy consent survives only if it names the new care
-// home: moving out of a home, or to another, withdraws it. Returns ENOTFOUND.
-func (s *PatientStore) UpdateRegistration(ctx context.Context, id models.PatientID, practice models.PracticeID, home models.CareHomeID, now time.Time) (*models.Patient, error) {
+// and returns the record as changed. It applies only while the patient is still registered
+// with ifPractice, the practice the caller was authorised against. A proxy consent survives only
+// if it names the new care home: moving out of a home, or to another, withdraws it. Returns
+// ENOTFOUND, or ECONFLICT if the registration changed meanwhile.
+func (s *PatientStore) UpdateRegistration(ctx context.Context, id models.PatientID, ifPractice, practice models.PracticeID, home models.CareHomeID, now time.Time) (*models.Patient, error) {
 	defer s.db.lockWrites(collPatients)()
 	set := bson.D{{Key: "updatedAt", Value: now.UTC()}}
-	var unset bson.D
+	unset := bson.D{{Key: "requestedPracticeId", Value: ""}} // a request is answered by registering
 	for _, f := range []struct{ name, value string }{{"practiceId", string(practice)}, {"careHomeId", string(home)}} {
 		if f.value == "" {
 			unset = append(unset, bson.E{Key: f.name, Value: ""})
@@ -83,31 +85,37 @@ func (s *PatientStore) UpdateRegistration(ctx context.Context, id models.Patient
 			set = append(set, bson.E{Key: f.name, Value: f.value})
 		}
 	}
+	guard := bson.D{{Key: "_id", Value: string(id)}, practiceGuard(ifPractice)}
 	// Without transactions, each update must leave the document consistent on its own. The
 	// first keeps the consent, and matches only when the consent names the new home; the
 	// second clears it. A consent recorded between the two is cleared too: the safe side.
 	if home != "" {
-		filter := bson.D{{Key: "_id", Value: string(id)}, {Key: "proxyConsent.careHomeId", Value: string(home)}}
+		filter := append(append(bson.D{}, guard...), bson.E{Key: "proxyConsent.careHomeId", Value: string(home)})
 		p, err := s.findOneAndUpdate(ctx, filter, operators(set, unset))
 		if !errors.Is(err, mongo.ErrNoDocuments) {
 			return p, notFound("patients.update", err, "Patient not found.")
 		}
 	}
 	unset = append(unset, bson.E{Key: "proxyConsent", Value: ""})
-	p, err := s.findOneAndUpdate(ctx, bson.D{{Key: "_id", Value: string(id)}}, operators(set, unset))
+	p, err := s.findOneAndUpdate(ctx, guard, operators(set, unset))
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, s.explainMiss(ctx, id, ifPractice, "")
+	}
 	return p, notFound("patients.update", err, "Patient not found.")
 }
 
 // SetProxyConsent records c as the care-home proxy consent of a patient, or withdraws it when c
-// is nil, and returns the record as changed. A consent must name the care home the patient
-// lives in, and the check is part of the update's filter so that a concurrent move cannot
-// slip between them. A zero RecordedAt is set to now. Returns ENOTFOUND, or EINVALID if the
-// patient does not live in c.CareHomeID.
-func (s *PatientStore) SetProxyConsent(ctx context.Context, id models.PatientID, c *models.ProxyConsent, now time.Time) (*models.Patient, error) {
+// is nil, and returns the record as changed. It applies only while the patient is still
+// registered with ifPractice. A consent must name the care home the patient lives in, and both
+// checks are part of the update's filter so that a concurrent move cannot slip between them. A
+// zero RecordedAt is set to now. Returns ENOTFOUND; ECONFLICT if the registration changed
+// meanwhile; EINVALID if the patient does not live in c.CareHomeID.
+func (s *PatientStore) SetProxyConsent(ctx context.Context, id models.PatientID, ifPractice models.PracticeID, c *models.ProxyConsent, now time.Time) (*models.Patient, error) {
 	defer s.db.lockWrites(collPatients)()
-	filter := bson.D{{Key: "_id", Value: string(id)}}
+	filter := bson.D{{Key: "_id", Value: string(id)}, practiceGuard(ifPractice)}
 	set := bson.D{{Key: "updatedAt", Value: now.UTC()}}
 	var unset bson.D
+	home := models.CareHomeID("")
 	if c == nil {
 		unset = bson.D{{Key: "proxyConsent", Value: ""}}
 	} else {
@@ -118,14 +126,71 @@ func (s *PatientStore) SetProxyConsent(ctx context.Context, id models.PatientID,
 		if d.RecordedAt.IsZero() {
 			d.RecordedAt = now.UTC()
 		}
+		home = c.CareHomeID
 		filter = append(filter, bson.E{Key: "careHomeId", Value: string(c.CareHomeID)})
 		set = append(set, bson.E{Key: "proxyConsent", Value: d})
 	}
 	p, err := s.findOneAndUpdate(ctx, filter, operators(set, unset))
-	if errors.Is(err, mongo.ErrNoDocuments) && c != nil && exists(ctx, s.c, string(id)) {
-		return nil, invalid("careHomeId", "the patient does not live in this care home")
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, s.explainMiss(ctx, id, ifPractice, home)
 	}
 	return p, notFound("patients.update", err, "Patient not found.")
+}
+
+// SetNHSNumber records the NHS number the practice has verified, replacing any claim, while the
+// patient is registered with ifPractice. nhsKey changes with it, so the unique index refuses a
+// number that another record holds. Returns ENOTFOUND; ECONFLICT if another record has the
+// number or the registration changed meanwhile.
+func (s *PatientStore) SetNHSNumber(ctx context.Context, id models.PatientID, ifPractice models.PracticeID, nhs string, now time.Time) (*models.Patient, error) {
+	defer s.db.lockWrites(collPatients)()
+	// FerretDB reports a unique-index violation inside findAndModify as a generic internal
+	// error, not as a duplicate key, so look for a holder of the number first. Under the write
+	// lock only an insert can race with this, and the unique index still stops it; on MongoDB
+	// the index's own duplicate-key error covers the race.
+	holders, err := s.c.CountDocuments(ctx, bson.D{{Key: "nhsKey", Value: nhsKey(id, nhs)}, {Key: "_id", Value: bson.D{{Key: "$ne", Value: string(id)}}}})
+	if err != nil {
+		return nil, wrapErr("patients.count", err)
+	}
+	if holders > 0 {
+		return nil, models.Errorf(models.ECONFLICT, "Another patient record has this NHS number.")
+	}
+	update := operators(
+		bson.D{{Key: "nhsNumber", Value: nhs}, {Key: "nhsKey", Value: nhsKey(id, nhs)}, {Key: "updatedAt", Value: now.UTC()}},
+		bson.D{{Key: "claimedNhsNumber", Value: ""}})
+	p, err := s.findOneAndUpdate(ctx, bson.D{{Key: "_id", Value: string(id)}, practiceGuard(ifPractice)}, update)
+	switch {
+	case mongo.IsDuplicateKeyError(err):
+		return nil, models.Errorf(models.ECONFLICT, "Another patient record has this NHS number.")
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return nil, s.explainMiss(ctx, id, ifPractice, "")
+	}
+	return p, notFound("patients.update", err, "Patient not found.")
+}
+
+// practiceGuard matches a patient registered with practice, or with none when practice is
+// empty (the store never keeps an empty practiceId: it unsets it).
+func practiceGuard(practice models.PracticeID) bson.E {
+	if practice == "" {
+		return bson.E{Key: "practiceId", Value: bson.D{{Key: "$exists", Value: false}}}
+	}
+	return bson.E{Key: "practiceId", Value: string(practice)}
+}
+
+// explainMiss says why a guarded update of a patient matched nothing: no such patient
+// (ENOTFOUND), the registration changed since the caller was authorised (ECONFLICT), or the
+// patient does not live in the care home the update names (EINVALID).
+func (s *PatientStore) explainMiss(ctx context.Context, id models.PatientID, ifPractice models.PracticeID, home models.CareHomeID) error {
+	p, err := s.PatientByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if p.PracticeID != ifPractice {
+		return models.Errorf(models.ECONFLICT, "The patient's registration changed while this was being done; reload the record and try again.")
+	}
+	if home != "" && p.CareHomeID != home {
+		return invalid("careHomeId", "the patient does not live in this care home")
+	}
+	return models.Errorf(models.ECONFLICT, "The record changed while this was being done; reload it and try again.")
 }
 
 // ListPatients lists the patients of a practice, of a care home, or of both when both are set,
@@ -138,6 +203,9 @@ func (s *PatientStore) ListPatients(ctx context.Context, f models.PatientFilter,
 	}
 	if f.CareHomeID != "" {
 		filter = append(filter, bson.E{Key: "careHomeId", Value: string(f.CareHomeID)})
+	}
+	if f.RequestedPracticeID != "" {
+		filter = append(filter, bson.E{Key: "requestedPracticeId", Value: string(f.RequestedPracticeID)})
 	}
 	if len(filter) == 0 {
 		return nil, "", invalid("practiceId", "a practice or a care home is required")

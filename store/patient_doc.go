@@ -11,10 +11,12 @@ type patientDoc struct {
 	ID          string    `bson:"_id"`
 	NHSKey      string    `bson:"nhsKey"` // see PatientStore
 	NHSNumber   string    `bson:"nhsNumber,omitempty"`
+	ClaimedNHS  string    `bson:"claimedNhsNumber,omitempty"`
 	Name        string    `bson:"name"`
 	DateOfBirth string    `bson:"dateOfBirth"`
 	Sex         string    `bson:"sex,omitempty"`
 	PracticeID  string    `bson:"practiceId,omitempty"`
+	Requested   string    `bson:"requestedPracticeId,omitempty"`
 	CareHomeID  string    `bson:"careHomeId,omitempty"`
 	Proxy       *proxyDoc `bson:"proxyConsent,omitempty"`
 	CreatedAt   time.Time `bson:"createdAt"`
@@ -37,6 +39,8 @@ func toPatientDoc(p *models.Patient) *patientDoc {
 		ID:          string(p.ID),
 		NHSKey:      nhsKey(p.ID, p.NHSNumber),
 		NHSNumber:   p.NHSNumber,
+		ClaimedNHS:  p.ClaimedNHSNumber,
+		Requested:   string(p.RequestedPracticeID),
 		Name:        p.Name,
 		DateOfBirth: p.DateOfBirth,
 		Sex:         p.Sex,
@@ -53,15 +57,17 @@ func toPatientDoc(p *models.Patient) *patientDoc {
 
 func (d *patientDoc) model() *models.Patient {
 	p := &models.Patient{
-		ID:          models.PatientID(d.ID),
-		NHSNumber:   d.NHSNumber,
-		Name:        d.Name,
-		DateOfBirth: d.DateOfBirth,
-		Sex:         d.Sex,
-		PracticeID:  models.PracticeID(d.PracticeID),
-		CareHomeID:  models.CareHomeID(d.CareHomeID),
-		CreatedAt:   d.CreatedAt,
-		UpdatedAt:   d.UpdatedAt,
+		ID:                  models.PatientID(d.ID),
+		NHSNumber:           d.NHSNumber,
+		ClaimedNHSNumber:    d.ClaimedNHS,
+		RequestedPracticeID: models.PracticeID(d.Requested),
+		Name:                d.Name,
+		DateOfBirth:         d.DateOfBirth,
+		Sex:                 d.Sex,
+		PracticeID:          models.PracticeID(d.PracticeID),
+		CareHomeID:          models.CareHomeID(d.CareHomeID),
+		CreatedAt:           d.CreatedAt,
+		UpdatedAt:           d.UpdatedAt,
 	}
 	if d.Proxy != nil {
 		p.Proxy = d.Proxy.model()

@@ -105,7 +105,7 @@ func TestPatientStore_Consent(t *testing.T) {
 	t.Run("set", func(t *testing.T) {
 		c := consent("home1")
 		c.RecordedAt = time.Time{}
-		got, err := s.SetProxyConsent(ctx, "res1", c, later)
+		got, err := s.SetProxyConsent(ctx, "res1", "p1", c, later)
 		MustNoErr(t, err)
 		if got.Proxy == nil || !got.Proxy.Allows("home1", models.ScopeViewPlan, later) {
 			t.Fatalf("Proxy = %+v, want a consent allowing view_plan", got.Proxy)
@@ -121,19 +121,31 @@ func TestPatientStore_Consent(t *testing.T) {
 	})
 
 	t.Run("another home", func(t *testing.T) {
-		_, err := s.SetProxyConsent(ctx, "res1", consent("home2"), later)
+		_, err := s.SetProxyConsent(ctx, "res1", "p1", consent("home2"), later)
 		MustFieldError(t, err, "careHomeId")
 	})
 
 	t.Run("unknown patient", func(t *testing.T) {
-		_, err := s.SetProxyConsent(ctx, "nobody", consent("home1"), later)
+		_, err := s.SetProxyConsent(ctx, "nobody", "p1", consent("home1"), later)
 		MustCode(t, err, models.ENOTFOUND)
-		_, err = s.SetProxyConsent(ctx, "nobody", nil, later)
+		_, err = s.SetProxyConsent(ctx, "nobody", "p1", nil, later)
 		MustCode(t, err, models.ENOTFOUND)
 	})
 
+	t.Run("registration changed since the caller was authorised", func(t *testing.T) {
+		_, err := s.SetProxyConsent(ctx, "res1", "p2", consent("home1"), later)
+		MustCode(t, err, models.ECONFLICT)
+		_, err = s.SetProxyConsent(ctx, "res1", "p2", nil, later)
+		MustCode(t, err, models.ECONFLICT)
+		got, err := s.PatientByID(ctx, "res1")
+		MustNoErr(t, err)
+		if got.Proxy == nil {
+			t.Error("a refused withdrawal removed the consent")
+		}
+	})
+
 	t.Run("withdraw", func(t *testing.T) {
-		got, err := s.SetProxyConsent(ctx, "res1", nil, later)
+		got, err := s.SetProxyConsent(ctx, "res1", "p1", nil, later)
 		MustNoErr(t, err)
 		if got.Proxy != nil {
 			t.Errorf("Proxy = %+v, want nil", got.Proxy)
@@ -160,7 +172,7 @@ func TestPatientStore_UpdateRegistration(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			id := models.PatientID(models.NewID())
 			MustCreatePatient(t, s, &models.Patient{ID: id, PracticeID: "p1", CareHomeID: "home1", Proxy: consent("home1")})
-			got, err := s.UpdateRegistration(ctx, id, tc.practice, tc.home, later)
+			got, err := s.UpdateRegistration(ctx, id, "p1", tc.practice, tc.home, later)
 			MustNoErr(t, err)
 			if got.PracticeID != tc.practice || got.CareHomeID != tc.home || !got.UpdatedAt.Equal(ms(later)) {
 				t.Errorf("got practice %q, home %q, updated %v; want %q, %q, %v",
@@ -178,10 +190,34 @@ func TestPatientStore_UpdateRegistration(t *testing.T) {
 	}
 
 	t.Run("unknown patient", func(t *testing.T) {
-		_, err := s.UpdateRegistration(ctx, "nobody", "p1", "home1", later)
+		_, err := s.UpdateRegistration(ctx, "nobody", "p1", "p1", "home1", later)
 		MustCode(t, err, models.ENOTFOUND)
-		_, err = s.UpdateRegistration(ctx, "nobody", "p1", "", later)
+		_, err = s.UpdateRegistration(ctx, "nobody", "p1", "p1", "", later)
 		MustCode(t, err, models.ENOTFOUND)
+	})
+
+	t.Run("registration changed since the caller was authorised", func(t *testing.T) {
+		id := models.PatientID(models.NewID())
+		MustCreatePatient(t, s, &models.Patient{ID: id, PracticeID: "p2"})
+		for _, home := range []models.CareHomeID{"", "home1"} {
+			_, err := s.UpdateRegistration(ctx, id, "p1", "p1", home, later)
+			MustCode(t, err, models.ECONFLICT)
+		}
+		got, err := s.PatientByID(ctx, id)
+		MustNoErr(t, err)
+		if got.PracticeID != "p2" {
+			t.Errorf("practice = %q after a refused update, want p2", got.PracticeID)
+		}
+	})
+
+	t.Run("a patient with no practice", func(t *testing.T) {
+		id := models.PatientID(models.NewID())
+		MustCreatePatient(t, s, &models.Patient{ID: id})
+		got, err := s.UpdateRegistration(ctx, id, "", "p1", "", later)
+		MustNoErr(t, err)
+		if got.PracticeID != "p1" {
+			t.Errorf("practice = %q, want p1", got.PracticeID)
+		}
 	})
 }
 
@@ -224,4 +260,29 @@ func TestPatientStore_List(t *testing.T) {
 	MustFieldError(t, err, "practiceId")
 	_, _, err = s.ListPatients(ctx, models.PatientFilter{PracticeID: "p1"}, models.Page{Cursor: "x"})
 	MustFieldError(t, err, "cursor")
+}
+
+func TestPatientStore_SetNHSNumber(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := store.NewPatientStore(storetest.MustOpen(t))
+	later := t0.Add(time.Hour)
+	MustCreatePatient(t, s, &models.Patient{ID: "known", NHSNumber: "9990000018", PracticeID: "p1"})
+	MustCreatePatient(t, s, &models.Patient{ID: "claimant", ClaimedNHSNumber: "9990000018", PracticeID: "p1"})
+
+	_, err := s.SetNHSNumber(ctx, "claimant", "p1", "9990000018", later)
+	MustCode(t, err, models.ECONFLICT) // another record holds it
+	_, err = s.SetNHSNumber(ctx, "claimant", "p2", "9990000026", later)
+	MustCode(t, err, models.ECONFLICT) // registration changed
+	_, err = s.SetNHSNumber(ctx, "nobody", "p1", "9990000026", later)
+	MustCode(t, err, models.ENOTFOUND)
+
+	got, err := s.SetNHSNumber(ctx, "claimant", "p1", "9990000026", later)
+	MustNoErr(t, err)
+	if got.NHSNumber != "9990000026" || got.ClaimedNHSNumber != "" {
+		t.Errorf("after verification: number %q, claim %q; want the number and no claim", got.NHSNumber, got.ClaimedNHSNumber)
+	}
+	// The verified number is now unique like any other.
+	err = s.CreatePatient(ctx, &models.Patient{NHSNumber: "9990000026", PracticeID: "p1"})
+	MustCode(t, err, models.ECONFLICT)
 }

@@ -135,6 +135,9 @@ func (s *UserStore) ListUsers(ctx context.Context, f models.UserFilter, p models
 	}
 	if f.Role != "" {
 		filter = append(filter, bson.E{Key: "role", Value: string(f.Role)})
+	} else if f.StaffOnly {
+		filter = append(filter, bson.E{Key: "role", Value: bson.D{{Key: "$in", Value: bson.A{
+			string(models.RoleClinician), string(models.RoleCareHomeStaff), string(models.RoleAdmin)}}}})
 	}
 	return listByID(ctx, s.c, filter, p, func(d *userDoc) string { return d.ID }, (*userDoc).model)
 }
