@@ -222,7 +222,7 @@ func seedDemoRecords(ctx context.Context, p seedParams, hash string, now time.Ti
 		u := &models.User{ID: models.UserID(demoID(kindUser, 100+i+1)), Email: fmt.Sprintf("patient%d%s", i+1, demoDomain),
 			Name: person.name, Role: models.RolePatient, PasswordHash: hash, PatientID: id, PracticeID: practice.ID,
 			CreatedAt: now, UpdatedAt: now}
-		if err := ignoreConflict(p.Users.CreateUser(ctx, u)); err != nil {
+		if err := createDemoUser(ctx, p.Users, u); err != nil {
 			return err
 		}
 	}
@@ -237,14 +237,28 @@ func seedDemoRecords(ctx context.Context, p seedParams, hash string, now time.Ti
 		if s.role == models.RoleCareHomeStaff {
 			u.CareHomeID = home.ID
 		}
-		if err := ignoreConflict(p.Users.CreateUser(ctx, u)); err != nil {
+		if err := createDemoUser(ctx, p.Users, u); err != nil {
 			return err
 		}
 	}
 	// The administrator last: its presence marks a finished seed.
 	admin := &models.User{ID: models.UserID(demoID(kindUser, 1)), Email: "admin" + demoDomain, Name: "Joanne Pearson",
 		Role: models.RoleAdmin, PasswordHash: hash, PracticeID: practice.ID, CreatedAt: now, UpdatedAt: now}
-	return ignoreConflict(p.Users.CreateUser(ctx, admin))
+	return createDemoUser(ctx, p.Users, admin)
+}
+
+// createDemoUser creates a demo account, or, when an interrupted seed created it already, gives
+// it this seed's password hash: the password printed now must work for every demo account, and
+// a random one from the interrupted start was never shown.
+func createDemoUser(ctx context.Context, users models.UserStore, u *models.User) error {
+	err := users.CreateUser(ctx, u)
+	if models.ErrorCode(err) != models.ECONFLICT {
+		return err
+	}
+	if err := users.UpdatePasswordHash(ctx, u.ID, u.PasswordHash); models.ErrorCode(err) != models.ENOTFOUND {
+		return err // nil, or a real failure
+	}
+	return nil // the email belongs to someone else's account: leave it alone
 }
 
 func ignoreConflict(err error) error {

@@ -86,6 +86,9 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		AccessLog: cfg.AccessLog, RegisterPerIP: cfg.RegisterPerIP,
 	})
 
+	if cfg.MetricsToken == "" && !cfg.Demo {
+		log.Warn("GET /metrics is open to anyone who can reach this port; set CAREWAY_METRICS_TOKEN or keep the port private")
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
