@@ -359,6 +359,33 @@ func TestOrganisationsPolicy(t *testing.T) {
 	h.do("GET", "/api/v1/users?role=patient&practiceId="+string(w.practiceA.ID), w.adminA.token, nil).want(t, 400)
 	h.do("GET", "/api/v1/users?practiceId="+string(w.practiceA.ID), w.adminB.token, nil).want(t, 403)
 	h.do("GET", "/api/v1/users?role=wizard&practiceId="+string(w.practiceA.ID), w.adminA.token, nil).want(t, 400)
+	h.do("GET", "/api/v1/users?practiceId="+string(w.practiceB.ID)+"&careHomeId="+string(w.home1.ID), w.superAdmin.token, nil).want(t, 400)
+	h.do("GET", "/api/v1/users?careHomeId="+string(w.home1.ID), w.adminA.token, nil).want(t, 200)
+	h.do("GET", "/api/v1/users?careHomeId="+string(w.home1.ID), w.adminB.token, nil).want(t, 403)
+	h.do("GET", "/api/v1/practices/"+models.NewID()+"/sites", w.patient.token, nil).want(t, 404)
+	h.do("PUT", "/api/v1/patients/"+string(w.patientA.ID)+"/registration", w.adminA.token,
+		map[string]any{"practiceId": string(w.practiceA.ID), "careHomeId": models.NewID()}).want(t, 400)
+
+	// Every refusal above was written to the audit trail under the caller.
+	denied := func(p *person, action string) int {
+		events, _, err := h.audit.ListAuditByActor(context.Background(), p.user.ID, models.Page{Limit: 200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range events {
+			if e.Action == action && e.Outcome == models.OutcomeDenied {
+				n++
+			}
+		}
+		return n
+	}
+	if n := denied(w.adminB, "org.manage"); n < 4 {
+		t.Errorf("admin B's refused organisation changes audited %d times, want at least 4", n)
+	}
+	if n := denied(w.clinicianB, "carehome.list"); n != 1 {
+		t.Errorf("clinician B's refused care-home listing audited %d times, want 1", n)
+	}
 	_ = http.StatusOK
 	_ = context.Background
 }

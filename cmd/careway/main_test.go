@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -353,5 +355,63 @@ func TestExternalDatabase(t *testing.T) {
 	n, err := client.Database("external").Collection("users").CountDocuments(context.Background(), map[string]any{"email": "ops@partnership.example"})
 	if err != nil || n != 1 {
 		t.Errorf("bootstrap admin in the external database: count %d, err %v", n, err)
+	}
+}
+
+// TestSIGTERM builds the real binary, starts it, sends it SIGTERM as an orchestrator would, and
+// expects a clean exit (status 0) well within 10 seconds.
+func TestSIGTERM(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "careway")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "CAREWAY_ADDR=127.0.0.1:0", "CAREWAY_DATA_DIR="+t.TempDir(),
+		"CAREWAY_DEMO_PASSWORD="+demoPassword, "CAREWAY_LOG_LEVEL=warn")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	listening := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if addr, ok := strings.CutPrefix(sc.Text(), "careway listening on "); ok {
+				listening <- addr
+			}
+		}
+	}()
+	var base string
+	select {
+	case base = <-listening:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the binary did not listen within 60 s")
+	}
+	resp, err := http.Get(base + "/readyz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("readyz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	start := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v, want status 0", err)
+		}
+		if took := time.Since(start); took > 10*time.Second {
+			t.Errorf("stopping took %v, want under 10 s", took)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("still running 15 s after SIGTERM")
 	}
 }
