@@ -109,15 +109,10 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, need
 	return ok, ok && p != h.params, nil
 }
 
-// VerifyDummy does the work of one Verify against a fixed hash that no password matches, so
-// that "no such user" takes as long as "wrong password". It waits for a slot like Verify and
-// gives up silently when Verify would fail.
-func (h *Hasher) VerifyDummy(ctx context.Context, password string) {
-	_ = h.verifyDummy(ctx, password)
-}
-
-// verifyDummy is VerifyDummy that reports a busy or cancelled wait, so Login can answer an
-// unknown user exactly as it answers a known one when the hasher is saturated.
+// verifyDummy does the work of one Verify against a fixed hash that no password matches, so
+// that "no such user" takes as long as "wrong password". It reports a busy or cancelled wait
+// as Verify does, so Login can answer an unknown user exactly as it answers a known one when
+// the hasher is saturated.
 func (h *Hasher) verifyDummy(ctx context.Context, password string) error {
 	_, _, err := h.Verify(ctx, password, h.dummy)
 	return err

@@ -8,7 +8,6 @@ import (
 
 	"careway/auth"
 	"careway/models"
-	"careway/models/clinical"
 )
 
 // profile is the answer of GET /api/v1/me and of registration.
@@ -61,22 +60,13 @@ func (s *server) handleRegister(c *fiber.Ctx) error {
 		problems = append(problems, fieldsOf(err)...)
 	}
 	problems = append(problems, pat.ValidatePerson(now)...)
-	if req.NHSNumber != "" {
-		digits, ok := clinical.NormalizeNHSNumber(req.NHSNumber)
-		if !ok || !clinical.ValidNHSNumber(digits) {
-			problems.Add("nhsNumber", "is not a valid NHS number (10 digits with a correct check digit)")
-		}
-		pat.ClaimedNHSNumber = digits
-	}
+	pat.ClaimedNHSNumber = nhsNumberField(req.NHSNumber, "nhsNumber", &problems)
 	if err := problems.Err(); err != nil {
 		return err
 	}
 	ctx := c.UserContext()
 	if pat.RequestedPracticeID != "" {
-		if _, err := s.orgs.PracticeByID(ctx, pat.RequestedPracticeID); err != nil {
-			if models.ErrorCode(err) == models.ENOTFOUND {
-				return fieldError("practiceId", "no practice has this id")
-			}
+		if _, err := s.bodyPractice(c, pat.RequestedPracticeID); err != nil {
 			return err
 		}
 	}
@@ -96,7 +86,7 @@ func (s *server) handleRegister(c *fiber.Ctx) error {
 		Role: models.RolePatient, PasswordHash: hash, PatientID: pat.ID, CreatedAt: now, UpdatedAt: now}
 	if err := s.users.CreateUser(ctx, u); err != nil {
 		// Another registration took the email between the check and here. Undo the record
-		// created a moment ago, which nothing refers to yet, so the NHS number stays free.
+		// created a moment ago, which nothing refers to yet, so no orphan record remains.
 		if derr := s.patients.DeleteUnclaimedPatient(ctx, pat.ID); derr != nil {
 			s.log.Error("could not undo patient record after failed registration", "patientId", string(pat.ID), "err", derr)
 		}

@@ -50,9 +50,3 @@ func (c *ttlCache[K, V]) put(k K, v V, now time.Time) {
 	}
 	c.items[k] = ttlEntry[V]{v: v, exp: now.Add(c.ttl)}
 }
-
-func (c *ttlCache[K, V]) drop(k K) {
-	c.mu.Lock()
-	delete(c.items, k)
-	c.mu.Unlock()
-}

@@ -30,13 +30,10 @@ func (s *server) handleCareHomeCreate(c *fiber.Ctx) error {
 	if err := s.canManageOrg(c, h.PracticeID); err != nil {
 		return err
 	}
-	if _, err := s.orgs.PracticeByID(c.UserContext(), h.PracticeID); err != nil {
-		if models.ErrorCode(err) == models.ENOTFOUND {
+	if err := s.orgs.CreateCareHome(c.UserContext(), h); err != nil {
+		if models.ErrorCode(err) == models.ENOTFOUND { // the store checks that the practice exists
 			return fieldError("practiceId", "no practice has this id")
 		}
-		return err
-	}
-	if err := s.orgs.CreateCareHome(c.UserContext(), h); err != nil {
 		return err
 	}
 	if err := s.record(c, "carehome.create", "", string(h.ID), models.OutcomeSuccess, ""); err != nil {
@@ -53,7 +50,7 @@ func (s *server) handleCareHomeList(c *fiber.Ctx) error {
 		return err
 	}
 	practice := models.PracticeID(c.Query("practiceId"))
-	if err := s.refusalAudited(c, "carehome.list", string(practice), auth.CanListPracticeCareHomes(actorOf(c), practice)); err != nil {
+	if err := s.refusalAudited(c, "carehome.list", "", string(practice), auth.CanListPracticeCareHomes(actorOf(c), practice)); err != nil {
 		return err
 	}
 	items, next, err := s.orgs.ListCareHomes(c.UserContext(), practice, page)
@@ -70,7 +67,7 @@ func (s *server) careHomeFor(c *fiber.Ctx) (*models.CareHome, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.refusalAudited(c, "carehome.read", string(h.ID), auth.CanListCareHome(actorOf(c), h)); err != nil {
+	if err := s.refusalAudited(c, "carehome.read", "", string(h.ID), auth.CanListCareHome(actorOf(c), h)); err != nil {
 		return nil, err
 	}
 	return h, nil
@@ -110,22 +107,17 @@ func (s *server) handleResidentList(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	a, now := actorOf(c), s.now()
-	items := make([]resident, 0, len(pats))
-	for _, p := range pats {
-		if auth.Can(a, auth.ActReadPatient, p, now) != nil {
-			continue
-		}
+	if pats, err = s.listed(c, pats, string(h.ID)); err != nil {
+		return err
+	}
+	now := s.now()
+	return c.JSON(newList(mapItems(pats, func(p *models.Patient) resident {
 		r := resident{PatientID: p.ID, Name: p.Name, DateOfBirth: p.DateOfBirth, NHSNumber: p.NHSNumber, ProxyScopes: []models.ProxyScope{}}
 		for _, sc := range models.AllProxyScopes {
 			if p.Proxy.Allows(h.ID, sc, now) {
 				r.ProxyScopes = append(r.ProxyScopes, sc)
 			}
 		}
-		if err := s.record(c, "patient.list", p.ID, string(h.ID), models.OutcomeSuccess, ""); err != nil {
-			return err
-		}
-		items = append(items, r)
-	}
-	return c.JSON(newList(items, next))
+		return r
+	}), next))
 }

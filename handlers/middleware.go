@@ -61,19 +61,18 @@ func routeLabel(c *fiber.Ctx) string {
 	return r.Path
 }
 
-// observe records metrics for every request and writes one access-log line with ids only.
+// observe records metrics for every request and writes one access-log line with ids only. It
+// answers an error itself, through the app's error handler, so that the status it records is
+// the one sent and the mapping from errors to statuses stays in errorHandler alone.
 func (s *server) observe(c *fiber.Ctx) error {
 	start := time.Now()
-	err := c.Next()
-	status := c.Response().StatusCode()
-	if err != nil {
-		// The error handler has not run yet; work out the status it will choose.
-		if fe, ok := err.(*fiber.Error); ok {
-			status = fe.Code
-		} else if code := models.ErrorCode(err); code != "" {
-			status = statusOf[code]
+	if err := c.Next(); err != nil {
+		if herr := c.App().ErrorHandler(c, err); herr != nil {
+			s.log.Error("error handler failed", "requestId", requestID(c), "err", herr)
+			_ = c.SendStatus(fiber.StatusInternalServerError)
 		}
 	}
+	status := c.Response().StatusCode()
 	route := routeLabel(c)
 	elapsed := time.Since(start)
 	s.metrics.observe(c.Method(), route, status, elapsed)
@@ -83,7 +82,7 @@ func (s *server) observe(c *fiber.Ctx) error {
 			slog.String("method", methodLabel(c.Method())), slog.String("route", route), slog.Int("status", status),
 			slog.Float64("ms", float64(elapsed.Microseconds())/1000), slog.String("userId", string(actorOf(c).UserID)))
 	}
-	return err
+	return nil
 }
 
 // authenticate requires a valid bearer access token and stores the actor for the handler.

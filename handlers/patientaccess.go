@@ -29,13 +29,40 @@ func (s *server) authorizePatient(c *fiber.Ctx, act auth.Action, id models.Patie
 	if err != nil {
 		return nil, err
 	}
-	if err := auth.Can(actorOf(c), act, p, s.now()); err != nil {
-		if aerr := s.record(c, string(act), p.ID, "", models.OutcomeDenied, models.ErrorCode(err)); aerr != nil {
-			return nil, aerr
-		}
+	if err := s.refusalAudited(c, string(act), p.ID, "", auth.Can(actorOf(c), act, p, s.now())); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// refusalAudited writes a refusal of the policy to the audit trail and passes it on; nil passes
+// as nil. Every policy decision in the handlers goes through here or patientFor.
+func (s *server) refusalAudited(c *fiber.Ctx, action string, patient models.PatientID, resource string, refusal error) error {
+	if refusal == nil {
+		return nil
+	}
+	if err := s.record(c, action, patient, resource, models.OutcomeDenied, models.ErrorCode(refusal)); err != nil {
+		return err
+	}
+	return refusal
+}
+
+// listed keeps the patients of a list that the caller may see (auth.Can, ActReadPatient) and
+// audits each one shown as a "patient.list" access under resource. A list is as much an access
+// to each record in it as a read is.
+func (s *server) listed(c *fiber.Ctx, pats []*models.Patient, resource string) ([]*models.Patient, error) {
+	a, now := actorOf(c), s.now()
+	shown := make([]*models.Patient, 0, len(pats))
+	for _, p := range pats {
+		if auth.Can(a, auth.ActReadPatient, p, now) != nil {
+			continue
+		}
+		if err := s.record(c, "patient.list", p.ID, resource, models.OutcomeSuccess, ""); err != nil {
+			return nil, err
+		}
+		shown = append(shown, p)
+	}
+	return shown, nil
 }
 
 // record appends one audit event for the current request. Reads and writes of patient data are

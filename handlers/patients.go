@@ -4,11 +4,9 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/utils"
 
 	"careway/auth"
 	"careway/models"
-	"careway/models/clinical"
 )
 
 type patientRequest struct {
@@ -32,13 +30,7 @@ func (s *server) handlePatientCreate(c *fiber.Ctx) error {
 		DateOfBirth: req.DateOfBirth, Sex: req.Sex, PracticeID: req.PracticeID, CareHomeID: req.CareHomeID,
 		CreatedAt: now, UpdatedAt: now}
 	probs := p.ValidatePerson(now)
-	if req.NHSNumber != "" {
-		digits, ok := clinical.NormalizeNHSNumber(req.NHSNumber)
-		if !ok || !clinical.ValidNHSNumber(digits) {
-			probs.Add("nhsNumber", "is not a valid NHS number (10 digits with a correct check digit)")
-		}
-		p.NHSNumber = digits
-	}
+	p.NHSNumber = nhsNumberField(req.NHSNumber, "nhsNumber", &probs)
 	if p.PracticeID == "" {
 		probs.Add("practiceId", "is required")
 	}
@@ -52,11 +44,7 @@ func (s *server) handlePatientCreate(c *fiber.Ctx) error {
 		return err
 	}
 	if err := s.patients.CreatePatient(c.UserContext(), p); err != nil {
-		if models.ErrorCode(err) == models.ECONFLICT {
-			return &models.Error{Code: models.ECONFLICT, Message: "A patient with this NHS number is already registered.",
-				Fields: []models.FieldError{{Field: "nhsNumber", Message: "is already registered"}}}
-		}
-		return err
+		return conflictOn(err, "nhsNumber", "is already registered")
 	}
 	if err := s.record(c, "patient.create", p.ID, "", models.OutcomeSuccess, ""); err != nil {
 		return err
@@ -66,18 +54,11 @@ func (s *server) handlePatientCreate(c *fiber.Ctx) error {
 
 // checkRegistration checks that a practice exists and that a care home, if given, exists.
 func (s *server) checkRegistration(c *fiber.Ctx, practice models.PracticeID, home models.CareHomeID) error {
-	ctx := c.UserContext()
-	if _, err := s.orgs.PracticeByID(ctx, practice); err != nil {
-		if models.ErrorCode(err) == models.ENOTFOUND {
-			return fieldError("practiceId", "no practice has this id")
-		}
+	if _, err := s.bodyPractice(c, practice); err != nil {
 		return err
 	}
 	if home != "" {
-		if _, err := s.orgs.CareHomeByID(ctx, home); err != nil {
-			if models.ErrorCode(err) == models.ENOTFOUND {
-				return fieldError("careHomeId", "no care home has this id")
-			}
+		if _, err := s.bodyCareHome(c, home); err != nil {
 			return err
 		}
 	}
@@ -116,10 +97,7 @@ func (s *server) handleRegistrationUpdate(c *fiber.Ctx) error {
 	if req.PracticeID == "" {
 		probs.Add("practiceId", "is required")
 	}
-	digits, ok := clinical.NormalizeNHSNumber(req.NHSNumber)
-	if req.NHSNumber != "" && (!ok || !clinical.ValidNHSNumber(digits)) {
-		probs.Add("nhsNumber", "is not a valid NHS number (10 digits with a correct check digit)")
-	}
+	digits := nhsNumberField(req.NHSNumber, "nhsNumber", &probs)
 	if err := probs.Err(); err != nil {
 		return err
 	}
@@ -135,13 +113,9 @@ func (s *server) handleRegistrationUpdate(c *fiber.Ctx) error {
 	}
 	ctx, now := c.UserContext(), s.now().UTC()
 	// The number first: if another record holds it, nothing has changed yet.
-	if req.NHSNumber != "" && digits != p.NHSNumber {
+	if digits != "" && digits != p.NHSNumber {
 		if _, err := s.patients.SetNHSNumber(ctx, p.ID, p.PracticeID, digits, now); err != nil {
-			if models.ErrorCode(err) == models.ECONFLICT {
-				return &models.Error{Code: models.ECONFLICT, Message: models.ErrorMessage(err),
-					Fields: []models.FieldError{{Field: "nhsNumber", Message: "is held by another patient record, or the record changed"}}}
-			}
-			return err
+			return conflictOn(err, "nhsNumber", "is held by another patient record, or the record changed")
 		}
 	}
 	p, err = s.patients.UpdateRegistration(ctx, p.ID, p.PracticeID, req.PracticeID, req.CareHomeID, now)
@@ -216,7 +190,7 @@ func (s *server) handleProxyConsentDelete(c *fiber.Ctx) error {
 // handleRegistrationRequests lists the patients who registered themselves and asked to join a
 // practice, for its administrators to verify and accept. Each patient listed is audited.
 func (s *server) handleRegistrationRequests(c *fiber.Ctx) error {
-	practice := models.PracticeID(utils.CopyString(c.Params("practiceId")))
+	practice := models.PracticeID(c.Params("practiceId"))
 	if err := s.canManageOrg(c, practice); err != nil {
 		return err
 	}
@@ -228,16 +202,8 @@ func (s *server) handleRegistrationRequests(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	a, now := actorOf(c), s.now()
-	items := make([]*models.Patient, 0, len(pats))
-	for _, p := range pats {
-		if auth.Can(a, auth.ActReadPatient, p, now) != nil {
-			continue
-		}
-		if err := s.record(c, "patient.list", p.ID, string(practice), models.OutcomeSuccess, ""); err != nil {
-			return err
-		}
-		items = append(items, p)
+	if pats, err = s.listed(c, pats, string(practice)); err != nil {
+		return err
 	}
-	return c.JSON(newList(items, next))
+	return c.JSON(newList(pats, next))
 }

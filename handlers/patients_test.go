@@ -318,6 +318,20 @@ func TestOrganisationsPolicy(t *testing.T) {
 
 	home := map[string]any{"name": "Ivy House", "practiceId": string(w.practiceA.ID), "address": map[string]any{"line1": "3 Lane", "town": "Calderford", "postcode": "HX2 1AA"}}
 	h.do("POST", "/api/v1/care-homes", w.adminB.token, home).want(t, 403)
+	// Unknown organisations named in a body are the body's fault; in a path, a missing page.
+	lost := map[string]any{"name": "Lost House", "practiceId": models.NewID(), "address": map[string]any{"line1": "3 Lane", "town": "Calderford", "postcode": "HX2 1AA"}}
+	if p := h.do("POST", "/api/v1/care-homes", w.superAdmin.token, lost).want(t, 400).problem(t); !hasFieldError(p, "practiceId") {
+		t.Errorf("unknown practice: %+v", p)
+	}
+	h.do("POST", "/api/v1/practices/"+models.NewID()+"/sites", w.superAdmin.token, site).want(t, 404)
+	if p := h.do("POST", "/api/v1/users", w.superAdmin.token, map[string]any{"email": "x@example.org", "name": "X", "role": "carehome_staff",
+		"careHomeId": models.NewID(), "password": "a long enough passphrase"}).want(t, 400).problem(t); !hasFieldError(p, "careHomeId") {
+		t.Errorf("unknown care home: %+v", p)
+	}
+	if p := h.do("POST", "/api/v1/users", w.superAdmin.token, map[string]any{"email": "y@example.org", "name": "Y", "role": "clinician", "profession": "gp",
+		"practiceId": models.NewID(), "password": "a long enough passphrase"}).want(t, 400).problem(t); !hasFieldError(p, "practiceId") {
+		t.Errorf("unknown practice: %+v", p)
+	}
 	h.do("POST", "/api/v1/care-homes", w.adminA.token, home).want(t, 201)
 	h.do("GET", "/api/v1/care-homes?practiceId="+string(w.practiceA.ID), w.clinicianA.token, nil).want(t, 200)
 	h.do("GET", "/api/v1/care-homes?practiceId="+string(w.practiceA.ID), w.clinicianB.token, nil).want(t, 403)
@@ -420,6 +434,9 @@ func TestAcceptSelfRegistration(t *testing.T) {
 	requests(w.clinicianA, 403)
 	if got := requests(w.adminA, 200); len(got) != 1 || string(got[0].ID) != prof.PatientID {
 		t.Fatalf("registration requests = %+v, want the joiner", got)
+	}
+	if n := h.auditCount(models.PatientID(prof.PatientID), "patient.list", models.OutcomeSuccess); n != 1 {
+		t.Errorf("the joiner's appearance in the request list audited %d times, want 1", n)
 	}
 
 	reg := path + "/registration"

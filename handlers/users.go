@@ -68,23 +68,17 @@ func (s *server) handleUserCreate(c *fiber.Ctx) error {
 	}
 	ctx := c.UserContext()
 	if u.Role == models.RoleCareHomeStaff {
-		h, err := s.orgs.CareHomeByID(ctx, u.CareHomeID)
+		h, err := s.bodyCareHome(c, u.CareHomeID)
 		if err != nil {
-			if models.ErrorCode(err) == models.ENOTFOUND {
-				return fieldError("careHomeId", "no care home has this id")
-			}
 			return err
 		}
-		u.PracticeID = h.PracticeID
+		u.PracticeID = h.PracticeID // the home's practice exists: the store checked it
 	}
 	if err := s.canManageOrg(c, u.PracticeID); err != nil {
 		return err
 	}
-	if u.PracticeID != "" {
-		if _, err := s.orgs.PracticeByID(ctx, u.PracticeID); err != nil {
-			if models.ErrorCode(err) == models.ENOTFOUND {
-				return fieldError("practiceId", "no practice has this id")
-			}
+	if u.PracticeID != "" && u.Role != models.RoleCareHomeStaff {
+		if _, err := s.bodyPractice(c, u.PracticeID); err != nil {
 			return err
 		}
 	}

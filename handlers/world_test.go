@@ -110,8 +110,8 @@ func newWorld(t *testing.T, h *harness) world {
 		must(err)
 		return &person{user: &u, token: tok}
 	}
-	w.patient = newPerson(models.User{Role: models.RolePatient, PatientID: w.patientA.ID, PracticeID: w.practiceA.ID})
-	w.patient2 = newPerson(models.User{Role: models.RolePatient, PatientID: w.patientA2.ID, PracticeID: w.practiceA.ID})
+	w.patient = newPerson(models.User{Role: models.RolePatient, PatientID: w.patientA.ID})
+	w.patient2 = newPerson(models.User{Role: models.RolePatient, PatientID: w.patientA2.ID})
 	w.clinicianA = newPerson(models.User{Role: models.RoleClinician, Profession: "gp", PracticeID: w.practiceA.ID, Name: "Dr A"})
 	w.clinicianB = newPerson(models.User{Role: models.RoleClinician, Profession: "gp", PracticeID: w.practiceB.ID, Name: "Dr B"})
 	w.staff1 = newPerson(models.User{Role: models.RoleCareHomeStaff, CareHomeID: w.home1.ID, PracticeID: w.practiceA.ID})

@@ -55,14 +55,14 @@ type OrgStore interface {
 	// ListPractices lists practices by id.
 	ListPractices(ctx context.Context, p Page) (items []*Practice, nextCursor string, err error)
 
-	// CreateSite stores a site of an existing practice.
+	// CreateSite stores a site. Returns ENOTFOUND if its practice does not exist.
 	CreateSite(ctx context.Context, s *Site) error
 	// SiteByID returns ENOTFOUND if there is no such site.
 	SiteByID(ctx context.Context, id SiteID) (*Site, error)
 	// ListSites lists a practice's sites by id.
 	ListSites(ctx context.Context, practice PracticeID, p Page) (items []*Site, nextCursor string, err error)
 
-	// CreateCareHome stores a care home.
+	// CreateCareHome stores a care home. Returns ENOTFOUND if its practice does not exist.
 	CreateCareHome(ctx context.Context, h *CareHome) error
 	// CareHomeByID returns ENOTFOUND if there is no such home.
 	CareHomeByID(ctx context.Context, id CareHomeID) (*CareHome, error)

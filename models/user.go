@@ -28,7 +28,8 @@ func (r Role) Valid() bool {
 }
 
 // User is an account that can sign in. Its organisation fields depend on its role: a patient
-// has PatientID (and the practice of that patient), a clinician a PracticeID, care-home staff a
+// has PatientID only (their practice and care home are on the patient record, which the practice
+// changes), a clinician a PracticeID, care-home staff a
 // CareHomeID (and the practice the home is aligned with), an admin a PracticeID when it
 // administers one practice or none when it administers the whole partnership.
 type User struct {

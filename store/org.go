@@ -52,12 +52,8 @@ func (s *OrgStore) CreatePractice(ctx context.Context, p *models.Practice) error
 	if p.ID == "" {
 		p.ID = models.PracticeID(models.NewID())
 	}
-	odsKey := "id:" + string(p.ID)
-	if p.ODSCode != "" {
-		odsKey = "ods:" + p.ODSCode
-	}
 	_, err := s.practices.InsertOne(ctx, &practiceDoc{
-		ID: string(p.ID), ODSKey: odsKey, Name: p.Name, ODSCode: p.ODSCode, Phone: p.Phone, CreatedAt: p.CreatedAt.UTC(),
+		ID: string(p.ID), ODSKey: optionalUniqueKey("ods", p.ODSCode, string(p.ID)), Name: p.Name, ODSCode: p.ODSCode, Phone: p.Phone, CreatedAt: p.CreatedAt.UTC(),
 	})
 	if mongo.IsDuplicateKeyError(err) {
 		if exists(ctx, s.practices, string(p.ID)) {

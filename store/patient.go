@@ -34,10 +34,17 @@ func NewPatientStore(db *DB) *PatientStore {
 
 // nhsKey returns the value of the uniquely indexed nhsKey field.
 func nhsKey(id models.PatientID, nhsNumber string) string {
-	if nhsNumber != "" {
-		return "nhs:" + nhsNumber
+	return optionalUniqueKey("nhs", nhsNumber, string(id))
+}
+
+// optionalUniqueKey is the always-set stand-in for an optional value that must be unique when
+// present (FerretDB has no partial or sparse indexes): kind + ":" + the value when there is one,
+// and "id:" + the document's own id otherwise, which can never collide.
+func optionalUniqueKey(kind, value, id string) string {
+	if value != "" {
+		return kind + ":" + value
 	}
-	return "id:" + string(id)
+	return "id:" + id
 }
 
 // CreatePatient stores a new record, giving it a new id if p.ID is empty. A proxy consent, if

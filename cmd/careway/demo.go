@@ -220,8 +220,7 @@ func seedDemoRecords(ctx context.Context, p seedParams, hash string, now time.Ti
 			return err
 		}
 		u := &models.User{ID: models.UserID(demoID(kindUser, 100+i+1)), Email: fmt.Sprintf("patient%d%s", i+1, demoDomain),
-			Name: person.name, Role: models.RolePatient, PasswordHash: hash, PatientID: id, PracticeID: practice.ID,
-			CreatedAt: now, UpdatedAt: now}
+			Name: person.name, Role: models.RolePatient, PasswordHash: hash, PatientID: id, CreatedAt: now, UpdatedAt: now}
 		if err := createDemoUser(ctx, p.Users, u); err != nil {
 			return err
 		}

@@ -190,8 +190,11 @@ func TestProgram(t *testing.T) {
 	}
 	pat := p.login("patient7@demo.careway.test", demoPassword)
 	status, body = p.call("GET", "/api/v1/me", pat, nil)
-	var pme struct{ PatientID string }
+	var pme struct{ PatientID, PracticeID string }
 	json.Unmarshal(body, &pme)
+	if pme.PracticeID != me.PracticeID {
+		t.Errorf("patient7's /me practiceId = %q, want the demo practice %q (from the patient record)", pme.PracticeID, me.PracticeID)
+	}
 	status, body = p.call("GET", "/api/v1/patients/"+pme.PatientID+"/conditions", pat, nil)
 	if status != 200 || !strings.Contains(string(body), "depression") {
 		t.Errorf("patient7's conditions = %d %s", status, body)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -21,18 +20,13 @@ import (
 	"careway/store/embedded"
 )
 
-// accessTokenTTL is fixed by the foundation issue: short enough that a stolen access token is
-// of little use, long enough that the app does not refresh constantly.
-const accessTokenTTL = 15 * time.Minute
-
 // serve runs Careway until ctx ends, then drains in-flight requests and stops.
 func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	lw := newLogWriter(stdout)
 	defer lw.Close()
 	log := newLogger(cfg, lw)
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	}
+	// The data directory is made (mode 0700) by what needs it: the embedded server and the key
+	// ring. With MONGODB_URI and a configured key file Careway needs none.
 
 	uri := cfg.MongoURI
 	if uri == "" {
@@ -61,7 +55,7 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		return err
 	}
 	hasher := auth.NewHasher(cfg.HashConcurrency)
-	tokens := auth.NewTokens(auth.TokenParams{Keys: keys, Issuer: cfg.TokenIssuer, Audience: cfg.TokenAudience, TTL: accessTokenTTL})
+	tokens := auth.NewTokens(auth.TokenParams{Keys: keys, Issuer: cfg.TokenIssuer, Audience: cfg.TokenAudience}) // TTL: auth.DefaultAccessTTL, 15 minutes
 	svc := auth.NewService(auth.ServiceParams{Users: users, Refresh: refresh, Hasher: hasher, Tokens: tokens,
 		Throttle: auth.NewThrottle(auth.ThrottleParams{})})
 

@@ -24,6 +24,16 @@ func ValidNHSNumber(s string) bool {
 	return check == int(digits[9]-'0')
 }
 
+// ParseNHSNumber returns the ten digits of a valid NHS number given in either printed form, or
+// false if it is not one (wrong shape or check digit).
+func ParseNHSNumber(s string) (string, bool) {
+	digits, ok := NormalizeNHSNumber(s)
+	if !ok || !ValidNHSNumber(digits) {
+		return "", false
+	}
+	return digits, true
+}
+
 // NormalizeNHSNumber strips the spaces of the printed 3-3-4 form and returns the ten digits, or
 // false if s is not ten digits (in one group or in 3-3-4 groups). It does not check the check
 // digit.

@@ -64,3 +64,12 @@ func TestFormatNHSNumber(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+func TestParseNHSNumber(t *testing.T) {
+	for in, want := range map[string]string{"943 476 5919": "9434765919", "9434765919": "9434765919", "9434765918": "", "94347": ""} {
+		got, ok := ParseNHSNumber(in)
+		if got != want || ok != (want != "") {
+			t.Errorf("ParseNHSNumber(%q) = %q, %v; want %q, %v", in, got, ok, want, want != "")
+		}
+	}
+}

@@ -1,0 +1,53 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"careway/models"
+	"careway/models/clinical"
+)
+
+// Helpers for the fields that several request bodies share. Each turns a bad or unknown value
+// into an EINVALID (or ECONFLICT) error that names the field, the way decode does for JSON.
+
+// nhsNumberField parses an optional NHS number from a body: "" when absent, the ten digits when
+// valid, and a problem added under field otherwise.
+func nhsNumberField(raw, field string, probs *models.Problems) string {
+	if raw == "" {
+		return ""
+	}
+	digits, ok := clinical.ParseNHSNumber(raw)
+	if !ok {
+		probs.Add(field, "is not a valid NHS number (10 digits with a correct check digit)")
+	}
+	return digits
+}
+
+// bodyPractice loads a practice named in a request body; an unknown id is the field's fault
+// (400), not a missing page (404).
+func (s *server) bodyPractice(c *fiber.Ctx, id models.PracticeID) (*models.Practice, error) {
+	p, err := s.orgs.PracticeByID(c.UserContext(), id)
+	if models.ErrorCode(err) == models.ENOTFOUND {
+		return nil, fieldError("practiceId", "no practice has this id")
+	}
+	return p, err
+}
+
+// bodyCareHome loads a care home named in a request body, as bodyPractice does.
+func (s *server) bodyCareHome(c *fiber.Ctx, id models.CareHomeID) (*models.CareHome, error) {
+	h, err := s.orgs.CareHomeByID(c.UserContext(), id)
+	if models.ErrorCode(err) == models.ENOTFOUND {
+		return nil, fieldError("careHomeId", "no care home has this id")
+	}
+	return h, err
+}
+
+// conflictOn names field in an ECONFLICT error, keeping its message; other errors pass as they
+// are.
+func conflictOn(err error, field, message string) error {
+	if models.ErrorCode(err) != models.ECONFLICT {
+		return err
+	}
+	return &models.Error{Code: models.ECONFLICT, Message: models.ErrorMessage(err),
+		Fields: []models.FieldError{{Field: field, Message: message}}}
+}
