@@ -31,6 +31,12 @@ type Params struct {
 	Audit      models.AuditStore
 	Conditions models.ConditionStore
 
+	// Long-term conditions.
+
+	// Triage and calls.
+
+	// Booking.
+
 	Auth   *auth.Service
 	Tokens *auth.Tokens
 	Keys   *auth.KeyRing
@@ -61,6 +67,12 @@ type server struct {
 	orgs       models.OrgStore
 	audit      models.AuditStore
 	conditions models.ConditionStore
+
+	// Long-term conditions.
+
+	// Triage and calls.
+
+	// Booking.
 
 	auth   *auth.Service
 	tokens *auth.Tokens

@@ -76,6 +76,14 @@ func (s *server) routes(app *fiber.App, p Params) {
 	api.Put("/patients/:patientId/proxy-consent", s.handleProxyConsentSet)
 	api.Delete("/patients/:patientId/proxy-consent", s.handleProxyConsentDelete)
 	api.Get("/patients/:patientId/access-log", s.handleAccessLog)
+
+	// Long-term conditions: conditions, plans, readings, alerts, trends, sync, export.
+
+	// Triage and video consultations.
+
+	// Face-to-face, video and phone booking.
+
+	// FHIR R4 (the same policy as the API).
 }
 
 // noStore keeps API answers, which carry personal data, out of every cache on the way.
