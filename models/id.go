@@ -13,6 +13,16 @@ type (
 	PracticeID string
 	SiteID     string
 	CareHomeID string
+
+	ObservationID   string // chosen by the client (a UUID) so a retried upload stores nothing twice
+	PlanID          string
+	AlertID         string
+	TriageRequestID string
+	CallID          string
+	SessionID       string // a clinician's published session of slots
+	SlotID          string
+	AppointmentID   string
+	NotificationID  string
 )
 
 // NewID returns a random (version 4) UUID string. It is used for ids the server chooses.
