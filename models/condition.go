@@ -49,12 +49,34 @@ type Condition struct {
 	Status     string        `json:"status"`          // active or resolved
 	RecordedBy UserID        `json:"recordedBy,omitempty"`
 	RecordedAt time.Time     `json:"recordedAt"`
+	UpdatedBy  UserID        `json:"updatedBy,omitempty"`
+	UpdatedAt  *time.Time    `json:"updatedAt,omitempty"`
+}
+
+// Condition statuses: a condition that no longer applies is resolved, never deleted.
+const (
+	ConditionActive   = "active"
+	ConditionResolved = "resolved"
+)
+
+// ConditionUpdate is a change to a condition: its status and, when not empty, its onset.
+type ConditionUpdate struct {
+	Status string
+	Onset  string
+	By     UserID
+	At     time.Time
 }
 
 // ConditionStore keeps patients' conditions.
 type ConditionStore interface {
-	// AddCondition stores a condition. Returns ECONFLICT if the id is taken.
+	// AddCondition stores a condition. Returns ECONFLICT if the id is taken, or if the patient
+	// already has an active condition with the same code.
 	AddCondition(ctx context.Context, c *Condition) error
+	// UpdateCondition changes the status (active or resolved) and onset of a patient's
+	// condition, recording who changed it and when; nothing is deleted. Returns ENOTFOUND (also
+	// for another patient's condition); ECONFLICT when reactivating a condition whose code is
+	// active in another entry.
+	UpdateCondition(ctx context.Context, patient PatientID, id string, u ConditionUpdate) (*Condition, error)
 	// ListConditions returns every condition of a patient, oldest first.
 	ListConditions(ctx context.Context, patient PatientID) ([]*Condition, error)
 }

@@ -93,3 +93,44 @@ func listByID[D any, M any](ctx context.Context, c *mongo.Collection, filter bso
 	}
 	return items, next, nil
 }
+
+// listByTime returns one page of the documents matching filter ordered by a time field and
+// then _id (newest first unless ascending), converted by conv, and the cursor of the next
+// page. The cursor holds the last item's time and id, so paging neither repeats nor skips
+// items while new ones arrive. It needs an index on the filter's fields, then field, then _id.
+func listByTime[D any, M any](ctx context.Context, c *mongo.Collection, filter bson.D, field string, ascending bool,
+	p models.Page, key func(*D) (time.Time, string), conv func(*D) *M) ([]*M, string, error) {
+	dir, cmp := -1, "$lt"
+	if ascending {
+		dir, cmp = 1, "$gt"
+	}
+	if p.Cursor != "" {
+		keys, err := decodeCursor(p.Cursor, 2)
+		if err != nil {
+			return nil, "", err
+		}
+		at, err := parseTimeKey(keys[0])
+		if err != nil {
+			return nil, "", err
+		}
+		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
+			bson.D{{Key: field, Value: bson.D{{Key: cmp, Value: at}}}},
+			bson.D{{Key: field, Value: at}, {Key: "_id", Value: bson.D{{Key: cmp, Value: keys[1]}}}},
+		}})
+	}
+	limit := models.NormalLimit(p.Limit)
+	docs, more, err := findPage[D](ctx, c, filter, bson.D{{Key: field, Value: dir}, {Key: "_id", Value: dir}}, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	items := make([]*M, len(docs))
+	for i := range docs {
+		items[i] = conv(&docs[i])
+	}
+	next := ""
+	if more {
+		at, id := key(&docs[len(docs)-1])
+		next = encodeCursor(timeKey(at), id)
+	}
+	return items, next, nil
+}

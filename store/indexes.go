@@ -18,6 +18,9 @@ const (
 	collAudit         = "audit"
 	collRefreshTokens = "refreshTokens"
 	collConditions    = "conditions"
+	collObservations  = "observations"
+	collPlans         = "plans"
+	collAlerts        = "alerts"
 )
 
 // key builds an index key from field/direction pairs, in order.
@@ -71,6 +74,22 @@ func indexes() map[string][]mongo.IndexModel {
 		},
 		collConditions: {
 			plain(key("patientId", 1, "recordedAt", 1, "_id", 1)),
+		},
+		collObservations: {
+			plain(key("patientId", 1, "code", 1, "effectiveAt", -1, "_id", -1)),
+			plain(key("patientId", 1, "effectiveAt", -1, "_id", -1)),
+			plain(key("patientId", 1, "code", 1, "status", 1, "effectiveAt", -1, "_id", -1)),
+		},
+		collPlans: {
+			unique(key("createKey", 1)),
+			plain(key("patientId", 1, "planId", 1, "version", 1)),
+			plain(key("patientId", 1, "condition", 1, "planId", 1, "version", 1)),
+		},
+		collAlerts: {
+			unique(key("openKey", 1)),
+			plain(key("practiceId", 1, "openedAt", -1, "_id", -1)),
+			plain(key("practiceId", 1, "status", 1, "openedAt", -1, "_id", -1)),
+			plain(key("patientId", 1, "openedAt", -1, "_id", -1)),
 		},
 		collRefreshTokens: {
 			plain(key("familyId", 1)),
