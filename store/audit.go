@@ -77,35 +77,6 @@ func (s *AuditStore) ListAuditByActor(ctx context.Context, actor models.UserID, 
 // descending. Many events can share a millisecond, so the cursor holds both keys and the next
 // page starts strictly after the pair; the index {field, at: -1, _id: -1} serves the query.
 func (s *AuditStore) list(ctx context.Context, field, value string, p models.Page) ([]*models.AuditEvent, string, error) {
-	filter := bson.D{{Key: field, Value: value}}
-	if p.Cursor != "" {
-		keys, err := decodeCursor(p.Cursor, 2)
-		if err != nil {
-			return nil, "", err
-		}
-		at, err := parseTimeKey(keys[0])
-		if err != nil {
-			return nil, "", err
-		}
-		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
-			bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: at}}}},
-			bson.D{{Key: "at", Value: at}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: keys[1]}}}},
-		}})
-	}
-	limit := models.NormalLimit(p.Limit)
-	sort := bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: -1}}
-	docs, more, err := findPage[auditDoc](ctx, s.c, filter, sort, limit)
-	if err != nil {
-		return nil, "", err
-	}
-	items := make([]*models.AuditEvent, len(docs))
-	for i := range docs {
-		items[i] = docs[i].model()
-	}
-	next := ""
-	if more {
-		last := docs[len(docs)-1]
-		next = encodeCursor(timeKey(last.At), last.ID)
-	}
-	return items, next, nil
+	return listByTime(ctx, s.c, bson.D{{Key: field, Value: value}}, "at", false, p,
+		func(d *auditDoc) (time.Time, string) { return d.At, d.ID }, (*auditDoc).model)
 }

@@ -21,6 +21,10 @@ const (
 	collObservations  = "observations"
 	collPlans         = "plans"
 	collAlerts        = "alerts"
+	collTriage        = "triageRequests"
+	collCalls         = "calls"
+	collCallInvites   = "callInvites"
+	collCallTickets   = "callTickets"
 )
 
 // key builds an index key from field/direction pairs, in order.
@@ -93,6 +97,22 @@ func indexes() map[string][]mongo.IndexModel {
 		},
 		collRefreshTokens: {
 			plain(key("familyId", 1)),
+			plain(key("expiresAt", 1)),
+		},
+		collTriage: {
+			plain(key("practiceId", 1, "status", 1, "createdAt", 1, "_id", 1)),
+			plain(key("patientId", 1, "createdAt", -1, "_id", -1)),
+		},
+		collCalls: {
+			plain(key("appointmentId", 1, "status", 1, "createdAt", -1)),
+			plain(key("triageRequestId", 1, "status", 1, "createdAt", -1)),
+		},
+		collCallInvites: {
+			unique(key("hash", 1)),
+			plain(key("callId", 1, "createdAt", 1)),
+			plain(key("guestHash", 1)),
+		},
+		collCallTickets: {
 			plain(key("expiresAt", 1)),
 		},
 	}
