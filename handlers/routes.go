@@ -84,6 +84,10 @@ func (s *server) routes(app *fiber.App, p Params) {
 	// Face-to-face, video and phone booking.
 
 	// FHIR R4 (the same policy as the API).
+
+	// Web console: the embedded files of package web, registered last so that no API path
+	// reaches them; anything else falls through to 404.
+	app.Use(consoleHandler())
 }
 
 // noStore keeps API answers, which carry personal data, out of every cache on the way.

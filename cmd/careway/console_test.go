@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// chromiumPath is Debian's chromium, which the browser tests drive.
+const chromiumPath = "/usr/bin/chromium"
+
+// TestConsole runs the web console's real-browser tests (web/e2e/console.js): headless Chromium
+// with a fake camera and microphone, driven by playwright-core, against the whole program on
+// the embedded database with the demo data set. It fails, never skips, when the browser or the
+// npm packages are missing: a skipped browser test would let a broken console pass CI.
+func TestConsole(t *testing.T) {
+	web, err := filepath.Abs("../../web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const fix = "run `.ci/run`, or `npm ci --prefix web` and install Debian's chromium (apt-get install chromium)"
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("the browser tests need %s: %v; %s", chromiumPath, err, fix)
+	}
+	if _, err := os.Stat(filepath.Join(web, "node_modules", "playwright-core", "package.json")); err != nil {
+		t.Fatalf("the browser tests need web/node_modules/playwright-core: %v; %s", err, fix)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("the browser tests need node: %v; %s", err, fix)
+	}
+
+	p := startProgram(t, demoEnv(t.TempDir()))
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join(web, "e2e", "console.js"))
+	cmd.Dir = web
+	cmd.Env = append(os.Environ(),
+		"CAREWAY_BASE="+p.base,
+		"CAREWAY_PASSWORD="+demoPassword,
+		"CHROMIUM="+chromiumPath,
+		"PROFILE_DIR="+t.TempDir(),
+		"CONSOLE_ONLY="+os.Getenv("CONSOLE_ONLY"),
+	)
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.CombinedOutput()
+	t.Logf("web/e2e/console.js:\n%s", out)
+	if err != nil {
+		t.Fatalf("browser tests failed: %v (program output follows)\n%s", err, p.output())
+	}
+}
