@@ -1,0 +1,583 @@
+package signaling
+
+import (
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v3"
+)
+
+const (
+	kindAudio = webrtc.RTPCodecTypeAudio
+	kindVideo = webrtc.RTPCodecTypeVideo
+
+	maxPendingCandidates = 64
+)
+
+// participant is one person in a room. Its goroutine (run) owns its peer connection and does
+// everything that touches it, one event at a time: socket messages, pion's callbacks and the
+// room's requests all arrive as events. Nothing else calls into its peer connection except
+// WriteRTCP for keyframe requests.
+type participant struct {
+	room  *room
+	id    string
+	who   Identity
+	token string
+	log   *slog.Logger
+	meter meter
+
+	// Guarded by room.mu.
+	admitted   bool
+	audioMuted bool
+	videoMuted bool
+	audioOnly  bool
+	leaving    bool
+	state      string
+	pubs       []*pubTrack
+	joinedAt   time.Time
+
+	sessMu sync.Mutex
+	sess   *session // the current socket; nil while reconnecting
+
+	inboxMu  sync.Mutex
+	inbox    []event
+	finished bool
+	wake     chan struct{}
+	done     chan struct{} // closed when run has returned and everything is released
+
+	pcMu sync.Mutex
+	pc   *webrtc.PeerConnection
+
+	queue    atomic.Pointer[sendQueue]
+	downList atomic.Pointer[[]*downTrack] // a copy of downs for the quality ticker
+
+	// Owned by run.
+	negotiating    bool
+	pending        bool // another offer is due once the current one is answered
+	pendingRestart bool
+	downs          map[*pubTrack]*downTrack
+	fresh          []*downTrack // added since the last answer: they need a keyframe
+	candidates     []webrtc.ICECandidateInit
+	graceGen       int
+	graceTimer     *time.Timer
+	media          sync.WaitGroup // track readers and RTCP readers
+}
+
+type evKind int
+
+const (
+	evJoined evKind = iota
+	evMessage
+	evAttach
+	evDetach
+	evGrace
+	evCandidate
+	evConnState
+	evTrack
+	evTrackEnded
+	evResync
+	evAdmitted
+	evEnd
+	evClose
+)
+
+type event struct {
+	kind   evKind
+	sess   *session
+	env    Envelope
+	reason string
+	code   int
+	gen    int
+	cand   *webrtc.ICECandidate
+	state  webrtc.PeerConnectionState
+	remote *webrtc.TrackRemote
+	pub    *pubTrack
+}
+
+func newParticipant(r *room, who Identity, s *session) *participant {
+	p := &participant{
+		room: r, id: newID(), who: who, token: newToken(), state: StateConnecting, sess: s,
+		wake: make(chan struct{}, 1), done: make(chan struct{}), downs: map[*pubTrack]*downTrack{},
+	}
+	p.log = r.hub.log.With("call", string(r.call), "participant", p.id, "role", string(who.Role))
+	p.downList.Store(&[]*downTrack{})
+	return p
+}
+
+// post queues an event for the participant's goroutine. It never blocks, so pion callbacks
+// and other participants may call it.
+func (p *participant) post(e event) {
+	p.inboxMu.Lock()
+	if p.finished {
+		p.inboxMu.Unlock()
+		return
+	}
+	p.inbox = append(p.inbox, e)
+	p.inboxMu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (p *participant) session() *session {
+	p.sessMu.Lock()
+	defer p.sessMu.Unlock()
+	return p.sess
+}
+
+// send queues a message on the current socket; dropped while reconnecting (a resumed client
+// is sent the whole roster again).
+func (p *participant) send(typ string, data any) {
+	if s := p.session(); s != nil {
+		s.send(typ, data)
+	}
+}
+
+func (p *participant) sendRaw(b []byte) {
+	if s := p.session(); s != nil {
+		s.sendRaw(b)
+	}
+}
+
+func (p *participant) sendError(code, msg, forType string) {
+	p.send(TypeError, ErrorData{Code: code, Message: msg, For: forType})
+}
+
+func (p *participant) peer() *webrtc.PeerConnection {
+	p.pcMu.Lock()
+	defer p.pcMu.Unlock()
+	return p.pc
+}
+
+// run is the participant's goroutine.
+func (p *participant) run() {
+	defer p.room.hub.wg.Done()
+	defer close(p.done)
+	for {
+		<-p.wake
+		p.inboxMu.Lock()
+		evs := p.inbox
+		p.inbox = nil
+		p.inboxMu.Unlock()
+		for _, e := range evs {
+			if p.handle(e) {
+				return
+			}
+		}
+	}
+}
+
+// handle does one event; true when the participant is gone.
+func (p *participant) handle(e event) bool {
+	switch e.kind {
+	case evJoined:
+		p.sendJoined(false)
+		if p.admittedNow() {
+			p.startMedia()
+		}
+	case evMessage:
+		if e.sess != p.session() {
+			return false // a replaced socket's last words
+		}
+		return p.dispatch(e.env)
+	case evAttach:
+		p.attach(e.sess)
+	case evDetach:
+		if e.sess == p.session() {
+			p.detach()
+		}
+	case evGrace:
+		if e.gen == p.graceGen && p.session() == nil {
+			p.quit(LeftTimeout, 0, nil)
+			return true
+		}
+	case evCandidate:
+		p.send(TypeCandidate, e.cand.ToJSON())
+	case evConnState:
+		p.onConnState(e.state)
+	case evTrack:
+		p.publish(e.remote)
+	case evTrackEnded:
+		p.room.mu.Lock()
+		for i, t := range p.pubs {
+			if t == e.pub {
+				p.pubs = append(p.pubs[:i], p.pubs[i+1:]...)
+				break
+			}
+		}
+		p.room.resyncLocked()
+		p.room.mu.Unlock()
+	case evResync:
+		p.syncSubs(false)
+	case evAdmitted:
+		p.room.mu.Lock()
+		roster := p.room.rosterLocked(p)
+		p.room.mu.Unlock()
+		p.send(TypeAdmitted, AdmittedData{Participants: roster})
+		p.startMedia()
+	case evEnd:
+		p.quit(LeftEnded, CloseNormal, func(s *session) { s.send(TypeEnded, EndedData{By: e.reason}) })
+		return true
+	case evClose:
+		var notify func(*session)
+		code := e.code
+		if e.reason == LeftRemoved {
+			code = CloseRemoved
+			notify = func(s *session) { s.send(TypeRemoved, struct{}{}) }
+		}
+		p.quit(e.reason, code, notify)
+		return true
+	}
+	return false
+}
+
+func (p *participant) admittedNow() bool {
+	p.room.mu.Lock()
+	defer p.room.mu.Unlock()
+	return p.admitted
+}
+
+func (p *participant) sendJoined(resumed bool) {
+	r := p.room
+	r.mu.Lock()
+	jd := JoinedData{
+		ParticipantID: p.id, Role: p.who.Role, Admitted: p.admitted, Resumed: resumed, ResumeToken: p.token,
+		ResumeGraceSeconds: int(r.hub.p.Limits.ResumeGrace / time.Second),
+		ICEServers:         r.hub.p.Network.ICEServers(p.id, r.hub.p.Clock()),
+		Participants:       r.rosterLocked(p), Check: r.check,
+	}
+	r.mu.Unlock()
+	p.send(TypeJoined, jd)
+}
+
+// attach takes a new socket after a resume; media comes back by ICE restart.
+func (p *participant) attach(s *session) {
+	p.sessMu.Lock()
+	old := p.sess
+	p.sess = s
+	p.sessMu.Unlock()
+	if old != nil {
+		old.closeAfter(CloseReplaced, "resumed elsewhere")
+	}
+	p.graceGen++
+	if p.graceTimer != nil {
+		p.graceTimer.Stop()
+	}
+	p.log.Info("participant resumed")
+	p.sendJoined(true)
+	pc := p.peer()
+	state := StateConnecting
+	if pc != nil && pc.ConnectionState() == webrtc.PeerConnectionStateConnected {
+		state = StateConnected
+	} else if pc != nil {
+		state = StateReconnecting
+	}
+	p.room.update(p, func() { p.state = state })
+	if pc == nil {
+		return
+	}
+	if p.negotiating {
+		// The answer to the outstanding offer was lost with the old socket: offer it again.
+		if ld := pc.LocalDescription(); ld != nil {
+			p.send(TypeOffer, SDPData{SDP: ld.SDP})
+		}
+		p.pending, p.pendingRestart = true, true
+		return
+	}
+	p.negotiate(true)
+}
+
+// detach is the socket going away: hold the place for the grace period.
+func (p *participant) detach() {
+	p.sessMu.Lock()
+	p.sess = nil
+	p.sessMu.Unlock()
+	p.log.Info("participant socket lost; holding its place")
+	p.room.update(p, func() { p.state = StateReconnecting })
+	p.graceGen++
+	gen := p.graceGen
+	p.graceTimer = time.AfterFunc(p.room.hub.p.Limits.ResumeGrace, func() { p.post(event{kind: evGrace, gen: gen}) })
+}
+
+func (p *participant) onConnState(s webrtc.PeerConnectionState) {
+	switch s {
+	case webrtc.PeerConnectionStateConnected:
+		if p.session() != nil {
+			p.room.update(p, func() { p.state = StateConnected })
+		}
+	case webrtc.PeerConnectionStateDisconnected, webrtc.PeerConnectionStateFailed:
+		p.room.update(p, func() { p.state = StateReconnecting })
+	}
+}
+
+// startMedia makes the peer connection once the participant is admitted (a waiting participant
+// has none, so it can neither receive nor send media) and makes the first offer.
+func (p *participant) startMedia() {
+	if p.peer() != nil {
+		return
+	}
+	h := p.room.hub
+	pc, err := h.media.newPeerConnection()
+	if err != nil {
+		p.log.Error("peer connection", "err", err)
+		p.sendError(ErrInternal, "media could not start", "")
+		return
+	}
+	// pion callbacks only post events: they never block.
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil {
+			p.post(event{kind: evCandidate, cand: c})
+		}
+	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) { p.post(event{kind: evConnState, state: s}) })
+	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { p.post(event{kind: evTrack, remote: t}) })
+	for _, k := range []webrtc.RTPCodecType{kindAudio, kindVideo} {
+		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			p.log.Error("transceiver", "err", err)
+			_ = pc.Close()
+			p.sendError(ErrInternal, "media could not start", "")
+			return
+		}
+	}
+	p.queue.Store(newSendQueue(h.p.Limits.MediaQueue))
+	p.pcMu.Lock()
+	p.pc = pc
+	p.pcMu.Unlock()
+	p.syncSubs(true)
+}
+
+// publish starts forwarding a track the participant sends.
+func (p *participant) publish(remote *webrtc.TrackRemote) {
+	t := newPubTrack(p, remote, p.room.hub.p.Limits.KeyframeEvery)
+	p.room.mu.Lock()
+	p.pubs = append(p.pubs, t)
+	p.room.resyncLocked()
+	p.room.mu.Unlock()
+	p.media.Add(1)
+	go t.run(func() {
+		p.media.Done()
+		p.post(event{kind: evTrackEnded, pub: t})
+	})
+}
+
+// syncSubs brings the tracks sent to this participant in line with the room, then offers if
+// anything changed (or force).
+func (p *participant) syncSubs(force bool) {
+	pc := p.peer()
+	if pc == nil {
+		return
+	}
+	want := p.room.desired(p)
+	changed := false
+	for t, d := range p.downs {
+		if !want[t] {
+			p.dropDown(d)
+			changed = true
+		}
+	}
+	for t := range want {
+		if p.downs[t] == nil && p.addDown(pc, t) {
+			changed = true
+		}
+	}
+	if changed {
+		list := make([]*downTrack, 0, len(p.downs))
+		for _, d := range p.downs {
+			list = append(list, d)
+		}
+		p.downList.Store(&list)
+	}
+	if changed || force {
+		p.negotiate(false)
+	}
+}
+
+func (p *participant) addDown(pc *webrtc.PeerConnection, t *pubTrack) bool {
+	kind := "audio"
+	if t.kind == kindVideo {
+		kind = "video"
+	}
+	track, err := webrtc.NewTrackLocalStaticRTP(t.remote.Codec().RTPCodecCapability, t.owner.id+"-"+kind, t.owner.id)
+	if err != nil {
+		return false
+	}
+	tr, err := pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		p.log.Warn("add track", "err", err)
+		return false
+	}
+	d := &downTrack{pub: t, track: track, sender: tr.Sender(), queue: p.queue.Load()}
+	if enc := d.sender.GetParameters().Encodings; len(enc) > 0 {
+		d.ssrc = uint32(enc[0].SSRC)
+	}
+	if !t.addSub(d) {
+		_ = pc.RemoveTrack(d.sender)
+		return false
+	}
+	p.downs[t] = d
+	p.fresh = append(p.fresh, d)
+	p.media.Add(1)
+	go func() {
+		defer p.media.Done()
+		d.readRTCP()
+	}()
+	return true
+}
+
+func (p *participant) dropDown(d *downTrack) {
+	d.closed.Store(true)
+	d.pub.removeSub(d)
+	if pc := p.peer(); pc != nil {
+		_ = pc.RemoveTrack(d.sender)
+	}
+	delete(p.downs, d.pub)
+}
+
+// negotiate makes an offer, unless one is outstanding: then it makes one as soon as the answer
+// comes (never two offers in flight).
+func (p *participant) negotiate(restart bool) {
+	pc := p.peer()
+	if pc == nil {
+		return
+	}
+	if p.negotiating || p.session() == nil {
+		p.pending = true
+		p.pendingRestart = p.pendingRestart || restart
+		return
+	}
+	offer, err := pc.CreateOffer(&webrtc.OfferOptions{ICERestart: restart})
+	if err == nil {
+		err = pc.SetLocalDescription(offer)
+	}
+	if err != nil {
+		p.log.Warn("offer", "err", err)
+		p.sendError(ErrInternal, "could not make an offer", "")
+		return
+	}
+	p.negotiating, p.pending, p.pendingRestart = true, false, false
+	p.send(TypeOffer, SDPData{SDP: offer.SDP})
+}
+
+// onAnswer applies the client's answer, then sends anything that waited for it.
+func (p *participant) onAnswer(sdp string) {
+	pc := p.peer()
+	if pc == nil || !p.negotiating {
+		p.sendError(ErrOutOfOrder, "no offer is waiting for an answer", TypeAnswer)
+		return
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
+		p.sendError(ErrBadSDP, "the answer could not be applied; send a valid answer to the last offer", TypeAnswer)
+		return
+	}
+	p.negotiating = false
+	for _, c := range p.candidates {
+		_ = pc.AddICECandidate(c)
+	}
+	p.candidates = nil
+	for _, d := range p.fresh {
+		d.pub.requestKeyframe(true)
+	}
+	p.fresh = nil
+	if p.pending {
+		p.negotiate(p.pendingRestart)
+	}
+}
+
+func (p *participant) onCandidate(c webrtc.ICECandidateInit) {
+	pc := p.peer()
+	if pc == nil {
+		p.sendError(ErrOutOfOrder, "no media session yet", TypeCandidate)
+		return
+	}
+	if pc.RemoteDescription() == nil {
+		if len(p.candidates) < maxPendingCandidates {
+			p.candidates = append(p.candidates, c)
+		}
+		return
+	}
+	if err := pc.AddICECandidate(c); err != nil {
+		p.sendError(ErrBadCandidate, "the candidate could not be added", TypeCandidate)
+	}
+}
+
+// quit ends the participant: notify (if it has a socket), close the socket with code, leave the
+// room, release the media.
+func (p *participant) quit(reason string, code int, notify func(*session)) {
+	p.inboxMu.Lock()
+	p.finished = true
+	p.inbox = nil
+	p.inboxMu.Unlock()
+	p.room.mu.Lock()
+	p.leaving = true
+	p.room.mu.Unlock()
+	if p.graceTimer != nil {
+		p.graceTimer.Stop()
+	}
+	if s := p.session(); s != nil {
+		if notify != nil {
+			notify(s)
+		}
+		if code == 0 {
+			code = CloseNormal
+		}
+		s.closeAfter(code, reason)
+	}
+	p.room.leave(p, reason)
+	for _, d := range p.downs {
+		d.closed.Store(true)
+		d.pub.removeSub(d)
+	}
+	if pc := p.peer(); pc != nil {
+		if err := pc.GracefulClose(); err != nil {
+			p.log.Debug("close peer connection", "err", err)
+		}
+	}
+	p.media.Wait()
+	if q := p.queue.Load(); q != nil {
+		q.stop()
+	}
+	p.log.Info("participant left", "reason", reason)
+}
+
+// counters snapshots the participant's raw media counters for the quality ticker.
+func (p *participant) counters() counters {
+	var c counters
+	p.room.mu.Lock()
+	pubs := append([]*pubTrack(nil), p.pubs...)
+	p.room.mu.Unlock()
+	var jitterSet bool
+	for _, t := range pubs {
+		c.upBytes += t.stats.bytes.Load()
+		c.packets += t.stats.packets.Load()
+		c.expected += t.stats.expected.Load()
+		if t.kind == kindAudio || !jitterSet {
+			c.jitter = t.stats.jitter()
+			jitterSet = t.kind == kindAudio
+		}
+	}
+	if q := p.queue.Load(); q != nil {
+		c.downBytes = q.sentBytes.Load()
+	}
+	for _, d := range *p.downList.Load() {
+		c.downLossFraction = max(c.downLossFraction, float64(d.fractionLost.Load())/256)
+		c.rtt = max(c.rtt, time.Duration(d.rtt.Load()))
+	}
+	return c
+}
+
+// packetCounts is how many audio and video packets the server has received from p.
+func (p *participant) packetCounts() (audio, video uint64) {
+	p.room.mu.Lock()
+	defer p.room.mu.Unlock()
+	for _, t := range p.pubs {
+		if t.kind == kindAudio {
+			audio += t.stats.packets.Load()
+		} else {
+			video += t.stats.packets.Load()
+		}
+	}
+	return audio, video
+}

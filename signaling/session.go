@@ -1,0 +1,159 @@
+package signaling
+
+import (
+	"bytes"
+	"encoding/json"
+	"sync"
+	"time"
+)
+
+// session is one signaling socket: the reader is the goroutine in Hub.Join, the writer is
+// session.writeLoop. A participant outlives its sessions when it resumes on a new socket.
+type session struct {
+	conn  Conn
+	out   chan outMsg
+	done  chan struct{} // closed when the socket is closing
+	wrote chan struct{} // closed when writeLoop has returned
+	once  sync.Once
+
+	// Rate limit (reader goroutine only).
+	tokens   float64
+	last     time.Time
+	perSec   float64
+	burst    float64
+	warnedAt time.Time
+	maxBytes int
+}
+
+type outMsg struct {
+	data  []byte
+	close bool // close the socket with code after everything before it is written
+	code  int
+	why   string
+}
+
+func newSession(conn Conn, l Limits) *session {
+	s := &session{
+		conn: conn, out: make(chan outMsg, l.SendQueue), done: make(chan struct{}), wrote: make(chan struct{}),
+		tokens: float64(l.MessageBurst), perSec: l.MessagesPerSec, burst: float64(l.MessageBurst), maxBytes: l.MaxMessageBytes,
+	}
+	go s.writeLoop()
+	return s
+}
+
+func (s *session) writeLoop() {
+	defer close(s.wrote)
+	for {
+		select {
+		case m := <-s.out:
+			if m.close {
+				s.closeNow(m.code, m.why)
+				return
+			}
+			if err := s.conn.WriteMessage(m.data); err != nil {
+				s.closeNow(CloseInternal, "write failed")
+				return
+			}
+		case <-s.done:
+			return
+		}
+	}
+}
+
+// send queues one message. A client too slow to take its messages is disconnected rather than
+// allowed to hold memory; it may resume.
+func (s *session) send(typ string, data any) {
+	b, err := marshalEnvelope(typ, data)
+	if err != nil {
+		return
+	}
+	s.sendRaw(b)
+}
+
+func (s *session) sendRaw(b []byte) {
+	select {
+	case <-s.done:
+	case s.out <- outMsg{data: b}:
+	default:
+		s.closeNow(ClosePolicy, "too slow")
+	}
+}
+
+func (s *session) sendError(code, msg, forType string) {
+	s.send(TypeError, ErrorData{Code: code, Message: msg, For: forType})
+}
+
+// closeAfter writes what is queued, then closes the socket with code.
+func (s *session) closeAfter(code int, why string) {
+	select {
+	case <-s.done:
+	case s.out <- outMsg{close: true, code: code, why: why}:
+	default:
+		s.closeNow(code, why)
+	}
+}
+
+// closeNow closes the socket at once.
+func (s *session) closeNow(code int, why string) {
+	s.once.Do(func() {
+		close(s.done)
+		_ = s.conn.Close(code, why)
+	})
+}
+
+// allow takes one token from the rate limit.
+func (s *session) allow(now time.Time) bool {
+	if !s.last.IsZero() {
+		s.tokens = min(s.burst, s.tokens+now.Sub(s.last).Seconds()*s.perSec)
+	}
+	s.last = now
+	if s.tokens < 1 {
+		return false
+	}
+	s.tokens--
+	return true
+}
+
+// check refuses oversized and rate-limited messages with an error message (at most one
+// rate-limit error a second, so refusing costs less than the flood).
+func (s *session) check(msg []byte, now time.Time) bool {
+	if !s.allow(now) {
+		if now.Sub(s.warnedAt) >= time.Second {
+			s.warnedAt = now
+			s.sendError(ErrRateLimited, "too many messages; some were dropped", "")
+		}
+		return false
+	}
+	if len(msg) > s.maxBytes {
+		s.sendError(ErrTooLarge, "message over the size limit", "")
+		return false
+	}
+	return true
+}
+
+func marshalEnvelope(typ string, data any) ([]byte, error) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(Envelope{Type: typ, Data: raw})
+}
+
+// parseEnvelope reads an envelope; the error is for the client.
+func parseEnvelope(msg []byte) (Envelope, bool) {
+	var env Envelope
+	if err := json.Unmarshal(msg, &env); err != nil || env.Type == "" {
+		return env, false
+	}
+	return env, true
+}
+
+// decodeData reads an envelope's data into v, refusing unknown fields. Missing data is {}.
+func decodeData(env Envelope, v any) error {
+	if len(env.Data) == 0 || string(env.Data) == "null" {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(env.Data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}

@@ -1,0 +1,414 @@
+package sigtest
+
+import (
+	"encoding/json"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"careway/signaling"
+
+	"github.com/pion/ice/v2"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v3"
+	"github.com/pion/webrtc/v3/pkg/media"
+)
+
+// Options shape a Client.
+type Options struct {
+	Publish     bool   // publish an audio and a video track of generated samples
+	ResumeToken string // join with this token
+	AudioOnly   bool   // join in audio-only mode
+	NoJoin      bool   // do not send join (the test sends its own first message)
+}
+
+// Client is a pion peer speaking the signaling protocol over a Conn.
+type Client struct {
+	tb   testing.TB
+	PC   *webrtc.PeerConnection
+	opts Options
+
+	connMu sync.Mutex
+	conn   signaling.Conn
+
+	mu        sync.Mutex
+	cond      *sync.Cond
+	log       []signaling.Envelope
+	taken     []bool
+	answering bool
+	pending   []webrtc.ICECandidateInit
+	readerEnd chan struct{}
+
+	recvMu   sync.Mutex
+	received map[string]*atomic.Uint64 // "<participantId>/<kind>" → RTP packets received
+
+	stop    chan struct{}
+	stopped sync.WaitGroup
+	closed  atomic.Bool
+}
+
+// New starts a client on conn: it sends join (unless NoJoin), answers offers and trickles
+// candidates. The client is closed when the test ends.
+func New(tb testing.TB, conn signaling.Conn, opts Options) *Client {
+	tb.Helper()
+	c := &Client{tb: tb, conn: conn, opts: opts, received: map[string]*atomic.Uint64{}, stop: make(chan struct{})}
+	c.cond = sync.NewCond(&c.mu)
+	pc, err := NewPeerConnection()
+	if err != nil {
+		tb.Fatalf("sigtest: peer connection: %v", err)
+	}
+	c.PC = pc
+	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
+		if cand == nil {
+			return
+		}
+		init := cand.ToJSON()
+		c.mu.Lock()
+		if c.answering {
+			c.pending = append(c.pending, init)
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		c.Send(signaling.TypeCandidate, init)
+	})
+	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		n := c.counter(t.StreamID(), t.Kind().String())
+		c.stopped.Add(1)
+		go func() {
+			defer c.stopped.Done()
+			buf := make([]byte, 1500)
+			for {
+				if _, _, err := t.Read(buf); err != nil {
+					return
+				}
+				n.Add(1)
+			}
+		}()
+	})
+	if opts.Publish {
+		c.publish()
+	}
+	tb.Cleanup(c.Close)
+	c.startReader(conn)
+	if !opts.NoJoin {
+		c.Send(signaling.TypeJoin, signaling.JoinData{ResumeToken: opts.ResumeToken, AudioOnly: opts.AudioOnly})
+	}
+	return c
+}
+
+// NewPeerConnection makes a pion peer connection restricted to loopback UDP, with the codecs
+// the server forwards and pion's default interceptors (NACK, reports).
+func NewPeerConnection() (*webrtc.PeerConnection, error) {
+	me := &webrtc.MediaEngine{}
+	if err := signaling.RegisterCodecs(me); err != nil {
+		return nil, err
+	}
+	reg := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(me, reg); err != nil {
+		return nil, err
+	}
+	se := webrtc.SettingEngine{}
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
+	return api.NewPeerConnection(webrtc.Configuration{})
+}
+
+func (c *Client) counter(from, kind string) *atomic.Uint64 {
+	c.recvMu.Lock()
+	defer c.recvMu.Unlock()
+	key := from + "/" + kind
+	n := c.received[key]
+	if n == nil {
+		n = &atomic.Uint64{}
+		c.received[key] = n
+	}
+	return n
+}
+
+// Received is how many RTP packets of kind ("audio" or "video") arrived from participant from.
+func (c *Client) Received(from, kind string) uint64 { return c.counter(from, kind).Load() }
+
+// ReceivedTotal is every RTP packet received, from anyone.
+func (c *Client) ReceivedTotal() uint64 {
+	c.recvMu.Lock()
+	defer c.recvMu.Unlock()
+	var n uint64
+	for _, v := range c.received {
+		n += v.Load()
+	}
+	return n
+}
+
+// publish adds an Opus and a VP8 track fed with generated samples until Close.
+func (c *Client) publish() {
+	audio, _ := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "self")
+	video, _ := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", "self")
+	for _, t := range []webrtc.TrackLocal{audio, video} {
+		s, err := c.PC.AddTrack(t)
+		if err != nil {
+			c.tb.Fatalf("sigtest: add track: %v", err)
+		}
+		c.stopped.Add(1)
+		go func() {
+			defer c.stopped.Done()
+			buf := make([]byte, 1500)
+			for {
+				if _, _, err := s.Read(buf); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	feed := func(t *webrtc.TrackLocalStaticSample, every time.Duration, size int) {
+		defer c.stopped.Done()
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		payload := make([]byte, size)
+		for i := range payload {
+			payload[i] = byte(i)
+		}
+		for {
+			select {
+			case <-c.stop:
+				return
+			case <-tick.C:
+				_ = t.WriteSample(media.Sample{Data: payload, Duration: every})
+			}
+		}
+	}
+	c.stopped.Add(2)
+	go feed(audio, 20*time.Millisecond, 120)
+	go feed(video, 33*time.Millisecond, 900)
+}
+
+// Send writes one message.
+func (c *Client) Send(typ string, data any) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		c.tb.Errorf("sigtest: marshal %s: %v", typ, err)
+		return
+	}
+	c.SendRaw(mustJSON(signaling.Envelope{Type: typ, Data: raw}))
+}
+
+// SendRaw writes bytes as they are (for bad-input tests).
+func (c *Client) SendRaw(b []byte) {
+	c.connMu.Lock()
+	conn := c.conn
+	c.connMu.Unlock()
+	_ = conn.WriteMessage(b)
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+func (c *Client) startReader(conn signaling.Conn) {
+	done := make(chan struct{})
+	c.mu.Lock()
+	c.readerEnd = done
+	c.mu.Unlock()
+	c.stopped.Add(1)
+	go func() {
+		defer c.stopped.Done()
+		defer close(done)
+		for {
+			b, err := conn.ReadMessage()
+			if err != nil {
+				c.mu.Lock()
+				c.cond.Broadcast()
+				c.mu.Unlock()
+				return
+			}
+			var env signaling.Envelope
+			if err := json.Unmarshal(b, &env); err != nil {
+				c.tb.Errorf("sigtest: server sent something that is not an envelope: %q", b)
+				continue
+			}
+			switch env.Type {
+			case signaling.TypeOffer:
+				c.answer(env)
+			case signaling.TypeCandidate:
+				var init webrtc.ICECandidateInit
+				if err := json.Unmarshal(env.Data, &init); err == nil {
+					_ = c.PC.AddICECandidate(init)
+				}
+			}
+			c.mu.Lock()
+			c.log = append(c.log, env)
+			c.taken = append(c.taken, false)
+			c.cond.Broadcast()
+			c.mu.Unlock()
+		}
+	}()
+}
+
+func (c *Client) answer(env signaling.Envelope) {
+	var d signaling.SDPData
+	if err := json.Unmarshal(env.Data, &d); err != nil {
+		c.tb.Errorf("sigtest: offer: %v", err)
+		return
+	}
+	c.mu.Lock()
+	c.answering = true
+	c.mu.Unlock()
+	err := c.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: d.SDP})
+	var ans webrtc.SessionDescription
+	if err == nil {
+		ans, err = c.PC.CreateAnswer(nil)
+	}
+	if err == nil {
+		err = c.PC.SetLocalDescription(ans)
+	}
+	if err != nil {
+		if !c.closed.Load() {
+			c.tb.Errorf("sigtest: answering: %v", err)
+		}
+		return
+	}
+	c.Send(signaling.TypeAnswer, signaling.SDPData{SDP: ans.SDP})
+	c.mu.Lock()
+	pending := c.pending
+	c.pending, c.answering = nil, false
+	c.mu.Unlock()
+	for _, p := range pending {
+		c.Send(signaling.TypeCandidate, p)
+	}
+}
+
+// Wait returns the next message of type typ not returned before, waiting up to timeout; it
+// fails the test if none comes.
+func (c *Client) Wait(typ string, timeout time.Duration) signaling.Envelope {
+	c.tb.Helper()
+	env, ok := c.WaitFor(typ, timeout)
+	if !ok {
+		c.tb.Fatalf("sigtest: no %q message within %v; got %s", typ, timeout, c.Types())
+	}
+	return env
+}
+
+// WaitFor is Wait without failing.
+func (c *Client) WaitFor(typ string, timeout time.Duration) (signaling.Envelope, bool) {
+	deadline := time.Now().Add(timeout)
+	t := time.AfterFunc(timeout, func() {
+		c.mu.Lock()
+		c.cond.Broadcast()
+		c.mu.Unlock()
+	})
+	defer t.Stop()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for {
+		for i, e := range c.log {
+			if !c.taken[i] && e.Type == typ {
+				c.taken[i] = true
+				return e, true
+			}
+		}
+		if time.Now().After(deadline) {
+			return signaling.Envelope{}, false
+		}
+		select {
+		case <-c.readerEnd:
+			return signaling.Envelope{}, false
+		default:
+		}
+		c.cond.Wait()
+	}
+}
+
+// Has reports whether a message of type typ arrived (taken or not).
+func (c *Client) Has(typ string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.log {
+		if e.Type == typ {
+			return true
+		}
+	}
+	return false
+}
+
+// Types lists the types of every message received, in order.
+func (c *Client) Types() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, len(c.log))
+	for i, e := range c.log {
+		out[i] = e.Type
+	}
+	return out
+}
+
+// Joined waits for the joined message and returns it.
+func (c *Client) Joined() signaling.JoinedData {
+	c.tb.Helper()
+	var d signaling.JoinedData
+	Decode(c.tb, c.Wait(signaling.TypeJoined, 5*time.Second), &d)
+	return d
+}
+
+// Decode reads env's data into v or fails the test.
+func Decode(tb testing.TB, env signaling.Envelope, v any) {
+	tb.Helper()
+	if err := json.Unmarshal(env.Data, v); err != nil {
+		tb.Fatalf("sigtest: %s data %s: %v", env.Type, env.Data, err)
+	}
+}
+
+// Resume switches the client to a new socket and sends join with token; the peer connection is
+// kept (the server restarts ICE).
+func (c *Client) Resume(conn signaling.Conn, token string) {
+	c.connMu.Lock()
+	c.conn = conn
+	c.connMu.Unlock()
+	c.startReader(conn)
+	c.Send(signaling.TypeJoin, signaling.JoinData{ResumeToken: token})
+}
+
+// Drop closes the current socket without leaving, as a lost network would.
+func (c *Client) Drop() {
+	c.connMu.Lock()
+	conn := c.conn
+	c.connMu.Unlock()
+	_ = conn.Close(1006, "dropped")
+	c.mu.Lock()
+	end := c.readerEnd
+	c.mu.Unlock()
+	<-end
+}
+
+// Connected waits until the peer connection is connected.
+func (c *Client) Connected(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if c.PC.ConnectionState() == webrtc.PeerConnectionStateConnected {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return errors.New("sigtest: peer connection not connected: " + c.PC.ConnectionState().String())
+}
+
+// Close stops publishing, closes the socket and the peer connection, and waits for the
+// client's goroutines.
+func (c *Client) Close() {
+	if c.closed.Swap(true) {
+		return
+	}
+	close(c.stop)
+	c.connMu.Lock()
+	conn := c.conn
+	c.connMu.Unlock()
+	_ = conn.Close(1000, "")
+	_ = c.PC.Close()
+	c.stopped.Wait()
+}

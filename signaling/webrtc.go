@@ -1,0 +1,185 @@
+package signaling
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+
+	"github.com/pion/dtls/v2"
+	"github.com/pion/ice/v2"
+	"github.com/pion/interceptor"
+	"github.com/pion/logging"
+	"github.com/pion/webrtc/v3"
+)
+
+// media owns the shared network sockets and makes peer connections.
+type media struct {
+	settings webrtc.SettingEngine
+	udp      ice.UDPMux // nil when the mux is off
+	tcp      ice.TCPMux
+	closers  []func() error
+}
+
+// newMedia opens the shared UDP (and TCP) ports.
+func newMedia(n Network, log *slog.Logger) (*media, error) {
+	m := &media{}
+	se := webrtc.SettingEngine{LoggerFactory: pionLogs{log}}
+	// GCM first: it costs a fifth of AES-CM per packet (PERFORMANCE.md).
+	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AEAD_AES_256_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.DisableActiveTCP(true)
+	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
+	var listenIP net.IP
+	if n.ListenIP != "" {
+		listenIP = net.ParseIP(n.ListenIP)
+		if listenIP == nil {
+			return nil, fmt.Errorf("signaling: listen IP %q is not an IP address", n.ListenIP)
+		}
+		se.SetIPFilter(func(ip net.IP) bool { return ip.Equal(listenIP) })
+		if listenIP.IsLoopback() {
+			se.SetIncludeLoopbackCandidate(true)
+		}
+	}
+	if len(n.PublicIPs) > 0 {
+		se.SetNAT1To1IPs(n.PublicIPs, webrtc.ICECandidateTypeHost)
+	}
+	if n.UDPPort >= 0 {
+		if listenIP != nil {
+			conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: listenIP, Port: n.UDPPort})
+			if err != nil {
+				return nil, fmt.Errorf("signaling: UDP port: %w", err)
+			}
+			// Best effort: the kernel caps these at net.core.[rw]mem_max.
+			_ = conn.SetReadBuffer(n.SocketBuffer)
+			_ = conn.SetWriteBuffer(n.SocketBuffer)
+			m.udp = webrtc.NewICEUDPMux(pionLogs{log}.NewLogger("udpmux"), conn)
+		} else {
+			mux, err := ice.NewMultiUDPMuxFromPort(n.UDPPort,
+				ice.UDPMuxFromPortWithReadBufferSize(n.SocketBuffer),
+				ice.UDPMuxFromPortWithWriteBufferSize(n.SocketBuffer),
+				ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4),
+				ice.UDPMuxFromPortWithLogger(pionLogs{log}.NewLogger("udpmux")))
+			if err != nil {
+				return nil, fmt.Errorf("signaling: UDP port: %w", err)
+			}
+			m.udp = mux
+		}
+		m.closers = append(m.closers, m.udp.Close)
+		se.SetICEUDPMux(m.udp)
+	}
+	if n.TCPPort >= 0 {
+		addr := ""
+		if listenIP != nil {
+			addr = listenIP.String()
+		}
+		l, err := net.Listen("tcp4", net.JoinHostPort(addr, strconv.Itoa(n.TCPPort)))
+		if err != nil {
+			m.close()
+			return nil, fmt.Errorf("signaling: TCP port: %w", err)
+		}
+		m.tcp = webrtc.NewICETCPMux(pionLogs{log}.NewLogger("tcpmux"), l, 64)
+		m.closers = append(m.closers, m.tcp.Close)
+		se.SetICETCPMux(m.tcp)
+		networks = append(networks, webrtc.NetworkTypeTCP4)
+	}
+	se.SetNetworkTypes(networks)
+	m.settings = se
+	return m, nil
+}
+
+// UDPAddr is the shared UDP port's address (nil when the mux is off).
+func (m *media) udpAddrs() []net.Addr {
+	if m.udp == nil {
+		return nil
+	}
+	return m.udp.GetListenAddresses()
+}
+
+func (m *media) tcpAddr() net.Addr {
+	if m.tcp == nil {
+		return nil
+	}
+	if t, ok := m.tcp.(*ice.TCPMuxDefault); ok {
+		return t.LocalAddr()
+	}
+	return nil
+}
+
+func (m *media) close() error {
+	var errs []error
+	for _, c := range m.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
+}
+
+// newPeerConnection makes a peer connection with its own media engine and interceptors.
+func (m *media) newPeerConnection() (*webrtc.PeerConnection, error) {
+	me := &webrtc.MediaEngine{}
+	if err := RegisterCodecs(me); err != nil {
+		return nil, err
+	}
+	reg := &interceptor.Registry{}
+	if err := webrtc.ConfigureNack(me, reg); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
+		return nil, err
+	}
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(m.settings))
+	return api.NewPeerConnection(webrtc.Configuration{
+		SDPSemantics:  webrtc.SDPSemanticsUnifiedPlan,
+		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
+		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
+	})
+}
+
+// RegisterCodecs registers the codecs Careway forwards: Opus for audio; VP8 and H.264
+// (constrained baseline, which every phone can decode in hardware) for video. No RTX: lost
+// packets are resent from the NACK buffers instead, which keeps one SSRC per track.
+func RegisterCodecs(me *webrtc.MediaEngine) error {
+	videoFB := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
+	codecs := []struct {
+		p    webrtc.RTPCodecParameters
+		kind webrtc.RTPCodecType
+	}{
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}, PayloadType: 111}, webrtc.RTPCodecTypeAudio},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFB}, PayloadType: 96}, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f", RTCPFeedback: videoFB}, PayloadType: 102}, webrtc.RTPCodecTypeVideo},
+	}
+	for _, c := range codecs {
+		if err := me.RegisterCodec(c.p, c.kind); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pionLogs sends pion's logs to slog, at one level lower than pion's own (pion warns about
+// things that are routine for a server, such as a peer that went away).
+type pionLogs struct{ log *slog.Logger }
+
+func (p pionLogs) NewLogger(scope string) logging.LeveledLogger {
+	return pionLogger{p.log.With("scope", "pion/"+scope)}
+}
+
+type pionLogger struct{ log *slog.Logger }
+
+func (l pionLogger) Trace(string)          {}
+func (l pionLogger) Tracef(string, ...any) {}
+func (l pionLogger) Debug(string)          {}
+func (l pionLogger) Debugf(string, ...any) {}
+func (l pionLogger) Info(m string)         { l.log.Debug(m) }
+func (l pionLogger) Infof(f string, a ...any) {
+	l.log.Debug(fmt.Sprintf(f, a...))
+}
+func (l pionLogger) Warn(m string) { l.log.Info(m) }
+func (l pionLogger) Warnf(f string, a ...any) {
+	l.log.Info(fmt.Sprintf(f, a...))
+}
+func (l pionLogger) Error(m string) { l.log.Warn(m) }
+func (l pionLogger) Errorf(f string, a ...any) {
+	l.log.Warn(fmt.Sprintf(f, a...))
+}
