@@ -83,17 +83,20 @@ func indexes() map[string][]mongo.IndexModel {
 			plain(key("patientId", 1, "code", 1, "effectiveAt", -1, "_id", -1)),
 			plain(key("patientId", 1, "effectiveAt", -1, "_id", -1)),
 			plain(key("patientId", 1, "code", 1, "status", 1, "effectiveAt", -1, "_id", -1)),
+			plain(key("patientId", 1, "updatedAt", 1, "_id", 1)), // change feed (store/changes.go)
 		},
 		collPlans: {
 			unique(key("createKey", 1)),
 			plain(key("patientId", 1, "planId", 1, "version", 1)),
 			plain(key("patientId", 1, "condition", 1, "planId", 1, "version", 1)),
+			plain(key("patientId", 1, "createdAt", 1, "_id", 1)), // change feed (store/changes.go)
 		},
 		collAlerts: {
 			unique(key("openKey", 1)),
 			plain(key("practiceId", 1, "openedAt", -1, "_id", -1)),
 			plain(key("practiceId", 1, "status", 1, "openedAt", -1, "_id", -1)),
 			plain(key("patientId", 1, "openedAt", -1, "_id", -1)),
+			plain(key("patientId", 1, "updatedAt", 1, "_id", 1)), // change feed (store/changes.go)
 		},
 		collRefreshTokens: {
 			plain(key("familyId", 1)),
