@@ -2,9 +2,21 @@ package models
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"strings"
 	"time"
 )
+
+// DerivedID returns a UUID-shaped id computed from parts: the same parts always give the same id,
+// so a write repeated after a crash (a session's slots, a reminder) collides with the first
+// instead of making a second.
+func DerivedID(parts ...string) string {
+	h := sha256.Sum256([]byte("careway\x00" + strings.Join(parts, "\x00")))
+	h[6] = (h[6] & 0x0f) | 0x50 // name-based (version 5 layout)
+	h[8] = (h[8] & 0x3f) | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
 
 // AppointmentMode is how a patient is seen.
 type AppointmentMode string
@@ -316,8 +328,9 @@ type SessionStore interface {
 	// ListSessions lists a practice's sessions by start. Returns EINVALID for a bad cursor.
 	ListSessions(ctx context.Context, f SessionFilter, p Page) (items []*Session, nextCursor string, err error)
 	// CancelSession marks an active session cancelled and every slot of it cancelled, and
-	// returns the ids of the appointments that held its slots. Returns ENOTFOUND; ECONFLICT if
-	// it is already cancelled.
+	// returns the ids of the appointments that held its slots. Cancelling a cancelled session
+	// repeats the slot step (so a crash part-way is repaired by cancelling again). Returns
+	// ENOTFOUND.
 	CancelSession(ctx context.Context, id SessionID, reason string, now time.Time) (*Session, []AppointmentID, error)
 }
 
@@ -344,7 +357,7 @@ type SlotStore interface {
 }
 
 // AppointmentFilter narrows ListAppointments. One of PatientID, PracticeID, ClinicianID or
-// CareHomePatients is required.
+// Statuses is required (Statuses alone: the reconciler and the reminder scheduler).
 type AppointmentFilter struct {
 	PatientID    PatientID
 	PracticeID   PracticeID

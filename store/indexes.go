@@ -25,6 +25,14 @@ const (
 	collCalls         = "calls"
 	collCallInvites   = "callInvites"
 	collCallTickets   = "callTickets"
+
+	// Booking.
+	collSessions        = "sessions"
+	collSlots           = "slots"
+	collAppointments    = "appointments"
+	collNotifications   = "notifications"
+	collLeases          = "leases"
+	collBookingPolicies = "bookingPolicies"
 )
 
 // key builds an index key from field/direction pairs, in order.
@@ -117,6 +125,27 @@ func indexes() map[string][]mongo.IndexModel {
 		},
 		collCallTickets: {
 			plain(key("expiresAt", 1)),
+		},
+		// Booking.
+		collSessions: {
+			plain(key("clinicianId", 1, "status", 1, "start", 1)),
+			plain(key("practiceId", 1, "start", 1, "_id", 1)),
+		},
+		collSlots: {
+			plain(key("practiceId", 1, "status", 1, "start", 1, "_id", 1)),
+			plain(key("sessionId", 1, "start", 1)),
+			plain(key("status", 1, "heldAt", 1)),
+		},
+		collAppointments: {
+			plain(key("patientId", 1, "start", 1, "_id", 1)),
+			plain(key("patientId", 1, "updatedAt", 1, "_id", 1)),
+			plain(key("practiceId", 1, "start", 1, "_id", 1)),
+			plain(key("clinicianId", 1, "start", 1, "_id", 1)),
+			plain(key("status", 1, "start", 1)),
+		},
+		collNotifications: {
+			plain(key("userId", 1, "createdAt", -1, "_id", -1)),
+			plain(key("patientId", 1, "createdAt", -1, "_id", -1)),
 		},
 	}
 }

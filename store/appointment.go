@@ -1,0 +1,186 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+
+	"careway/models"
+)
+
+var _ models.AppointmentStore = (*AppointmentStore)(nil)
+
+// AppointmentStore keeps appointments in the appointments collection, _id the appointment id
+// (chosen by the client, so a retried booking finds the first).
+type AppointmentStore struct {
+	db *DB
+	c  *mongo.Collection
+}
+
+// NewAppointmentStore returns the AppointmentStore of db.
+func NewAppointmentStore(db *DB) *AppointmentStore {
+	return &AppointmentStore{db: db, c: db.collection(collAppointments)}
+}
+
+type changeDoc struct {
+	At     time.Time `bson:"at"`
+	By     string    `bson:"by,omitempty"`
+	Role   string    `bson:"role,omitempty"`
+	Action string    `bson:"action"`
+	From   string    `bson:"from,omitempty"`
+	To     string    `bson:"to"`
+	Note   string    `bson:"note,omitempty"`
+}
+
+type appointmentDoc struct {
+	ID              string         `bson:"_id"`
+	PatientID       string         `bson:"patientId"`
+	PracticeID      string         `bson:"practiceId"`
+	SlotIDs         []string       `bson:"slotIds"`
+	SessionID       string         `bson:"sessionId"`
+	SiteID          string         `bson:"siteId"`
+	ClinicianID     string         `bson:"clinicianId"`
+	ServiceType     string         `bson:"serviceType"`
+	Mode            string         `bson:"mode"`
+	Start           time.Time      `bson:"start"`
+	End             time.Time      `bson:"end"`
+	Reason          string         `bson:"reason"`
+	Adjustments     adjustmentsDoc `bson:"adjustments"`
+	Status          string         `bson:"status"`
+	CancelReason    string         `bson:"cancelReason,omitempty"`
+	CallID          string         `bson:"callId,omitempty"`
+	TriageRequestID string         `bson:"triageRequestId,omitempty"`
+	BookedBy        string         `bson:"bookedBy"`
+	BookedByRole    string         `bson:"bookedByRole"`
+	History         []changeDoc    `bson:"history"`
+	CreatedAt       time.Time      `bson:"createdAt"`
+	UpdatedAt       time.Time      `bson:"updatedAt"`
+}
+
+func toChangeDoc(c models.AppointmentChange) changeDoc {
+	return changeDoc{At: c.At.UTC(), By: string(c.By), Role: string(c.Role), Action: c.Action, From: c.From, To: c.To, Note: c.Note}
+}
+
+func toAppointmentDoc(a *models.Appointment) *appointmentDoc {
+	d := &appointmentDoc{ID: string(a.ID), PatientID: string(a.PatientID), PracticeID: string(a.PracticeID), SessionID: string(a.SessionID),
+		SiteID: string(a.SiteID), ClinicianID: string(a.ClinicianID), ServiceType: string(a.ServiceType), Mode: string(a.Mode),
+		Start: a.Start.UTC(), End: a.End.UTC(), Reason: a.Reason, Status: a.Status, CancelReason: a.CancelReason, CallID: string(a.CallID),
+		TriageRequestID: string(a.TriageRequestID), BookedBy: string(a.BookedBy), BookedByRole: string(a.BookedByRole),
+		CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC(), History: []changeDoc{}}
+	d.Adjustments = adjustmentsDoc(a.Adjustments)
+	for _, s := range a.SlotIDs {
+		d.SlotIDs = append(d.SlotIDs, string(s))
+	}
+	for _, c := range a.History {
+		d.History = append(d.History, toChangeDoc(c))
+	}
+	return d
+}
+
+func (d *appointmentDoc) model() *models.Appointment {
+	a := &models.Appointment{ID: models.AppointmentID(d.ID), PatientID: models.PatientID(d.PatientID), PracticeID: models.PracticeID(d.PracticeID),
+		SessionID: models.SessionID(d.SessionID), SiteID: models.SiteID(d.SiteID), ClinicianID: models.UserID(d.ClinicianID),
+		ServiceType: models.ServiceType(d.ServiceType), Mode: models.AppointmentMode(d.Mode), Start: d.Start.UTC(), End: d.End.UTC(),
+		Reason: d.Reason, Status: d.Status, CancelReason: d.CancelReason, CallID: models.CallID(d.CallID),
+		TriageRequestID: models.TriageRequestID(d.TriageRequestID), BookedBy: models.UserID(d.BookedBy), BookedByRole: models.Role(d.BookedByRole),
+		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), History: []models.AppointmentChange{}}
+	a.Adjustments = models.Adjustments(d.Adjustments)
+	for _, s := range d.SlotIDs {
+		a.SlotIDs = append(a.SlotIDs, models.SlotID(s))
+	}
+	if len(a.SlotIDs) > 0 {
+		a.SlotID = a.SlotIDs[0]
+	}
+	for _, c := range d.History {
+		a.History = append(a.History, models.AppointmentChange{At: c.At.UTC(), By: models.UserID(c.By), Role: models.Role(c.Role),
+			Action: c.Action, From: c.From, To: c.To, Note: c.Note})
+	}
+	return a
+}
+
+// CreateAppointment stores a new appointment. Returns ECONFLICT if the id exists.
+func (s *AppointmentStore) CreateAppointment(ctx context.Context, a *models.Appointment) error {
+	_, err := s.c.InsertOne(ctx, toAppointmentDoc(a))
+	if mongo.IsDuplicateKeyError(err) {
+		return models.Errorf(models.ECONFLICT, "An appointment with this id already exists.")
+	}
+	return wrapErr("appointments.insert", err)
+}
+
+// AppointmentByID returns ENOTFOUND if there is no such appointment.
+func (s *AppointmentStore) AppointmentByID(ctx context.Context, id models.AppointmentID) (*models.Appointment, error) {
+	var d appointmentDoc
+	if err := s.c.FindOne(ctx, bson.D{{Key: "_id", Value: string(id)}}).Decode(&d); err != nil {
+		return nil, notFound("appointments.findOne", err, "Appointment not found.")
+	}
+	return d.model(), nil
+}
+
+// ListAppointments lists appointments by start then id, or by updatedAt then id when
+// f.UpdatedSince is set (a changes feed). Returns EINVALID without a patient, practice,
+// clinician or status, or for a bad cursor.
+func (s *AppointmentStore) ListAppointments(ctx context.Context, f models.AppointmentFilter, p models.Page) ([]*models.Appointment, string, error) {
+	filter := bson.D{}
+	for _, e := range []struct{ k, v string }{{"patientId", string(f.PatientID)}, {"practiceId", string(f.PracticeID)}, {"clinicianId", string(f.ClinicianID)}} {
+		if e.v != "" {
+			filter = append(filter, bson.E{Key: e.k, Value: e.v})
+		}
+	}
+	if len(filter) == 0 && len(f.Statuses) == 0 {
+		return nil, "", invalid("patientId", "a patient, practice, clinician or status is required")
+	}
+	if len(f.Statuses) > 0 {
+		filter = append(filter, bson.E{Key: "status", Value: bson.D{{Key: "$in", Value: f.Statuses}}})
+	}
+	if r := timeRange(f.From, f.To); r != nil {
+		filter = append(filter, bson.E{Key: "start", Value: r})
+	}
+	if !f.UpdatedSince.IsZero() {
+		filter = append(filter, bson.E{Key: "updatedAt", Value: bson.D{{Key: "$gte", Value: f.UpdatedSince.UTC()}}})
+		return listByTime(ctx, s.c, filter, "updatedAt", true, p, func(d *appointmentDoc) (time.Time, string) { return d.UpdatedAt, d.ID }, (*appointmentDoc).model)
+	}
+	return listByTime(ctx, s.c, filter, "start", true, p, func(d *appointmentDoc) (time.Time, string) { return d.Start, d.ID }, (*appointmentDoc).model)
+}
+
+// UpdateAppointment moves an appointment whose status is one of ifStatus to ch.To, appends ch
+// to its history, bumps updatedAt and applies set. Returns ENOTFOUND; ECONFLICT if its status
+// is not one of ifStatus.
+func (s *AppointmentStore) UpdateAppointment(ctx context.Context, id models.AppointmentID, ifStatus []string, ch models.AppointmentChange, set *models.AppointmentUpdate) (*models.Appointment, error) {
+	defer s.db.lockWrites(collAppointments)()
+	fields := bson.D{{Key: "status", Value: ch.To}, {Key: "updatedAt", Value: ch.At.UTC()}}
+	if set != nil {
+		if set.CancelReason != nil {
+			fields = append(fields, bson.E{Key: "cancelReason", Value: *set.CancelReason})
+		}
+		if set.CallID != nil {
+			fields = append(fields, bson.E{Key: "callId", Value: string(*set.CallID)})
+		}
+		if r := set.Slots; r != nil {
+			ids := make([]string, len(r.SlotIDs))
+			for i, v := range r.SlotIDs {
+				ids[i] = string(v)
+			}
+			fields = append(fields, bson.E{Key: "slotIds", Value: ids}, bson.E{Key: "sessionId", Value: string(r.SessionID)},
+				bson.E{Key: "siteId", Value: string(r.SiteID)}, bson.E{Key: "clinicianId", Value: string(r.ClinicianID)},
+				bson.E{Key: "mode", Value: string(r.Mode)}, bson.E{Key: "start", Value: r.Start.UTC()}, bson.E{Key: "end", Value: r.End.UTC()})
+		}
+	}
+	var d appointmentDoc
+	err := s.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: string(id)}, {Key: "status", Value: bson.D{{Key: "$in", Value: ifStatus}}}},
+		bson.D{{Key: "$set", Value: fields}, {Key: "$push", Value: bson.D{{Key: "history", Value: toChangeDoc(ch)}}}},
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		if _, err := s.AppointmentByID(ctx, id); err != nil {
+			return nil, err
+		}
+		return nil, models.Errorf(models.ECONFLICT, "The appointment's status does not allow this any more.")
+	}
+	if err != nil {
+		return nil, wrapErr("appointments.update", err)
+	}
+	return d.model(), nil
+}
