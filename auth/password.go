@@ -54,6 +54,16 @@ func NewHasher(maxConcurrent int) *Hasher {
 	return newHasher(maxConcurrent, owaspParams)
 }
 
+// WithSlotWait sets how long a hash waits for a free slot before the caller gets ETOOMANY
+// (default 2 s) and returns h. Tests on a loaded machine raise it so that queueing, which is
+// correct, is not mistaken for a refusal; call it before h is shared.
+func (h *Hasher) WithSlotWait(d time.Duration) *Hasher {
+	if d > 0 {
+		h.wait = d
+	}
+	return h
+}
+
 func newHasher(maxConcurrent int, p argonParams) *Hasher {
 	if maxConcurrent < 1 {
 		maxConcurrent = 1
