@@ -25,13 +25,16 @@ func TestFiles(t *testing.T) {
 		}
 	}
 	imports := regexp.MustCompile(`(?m)^import .* from '\./([^']+)';`)
+	// An address another origin would serve; the SVG namespace is a name, never fetched.
 	offOrigin := regexp.MustCompile(`(?i)(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}/`)
+	namespace := regexp.MustCompile(`xmlns="http://www\.w3\.org/2000/svg"`)
 	fs.WalkDir(f, ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
 		b, _ := fs.ReadFile(f, path)
-		if m := offOrigin.Find(b); m != nil && !strings.HasSuffix(path, ".md") {
+		b = namespace.ReplaceAll(b, nil)
+		if m := offOrigin.Find(b); m != nil {
 			t.Errorf("%s refers to another origin (%s): the CSP allows only 'self'", path, m)
 		}
 		if strings.Contains(string(b), " style=\"") {
