@@ -39,9 +39,9 @@ type Problem struct {
 	Errors    []models.FieldError `json:"errors,omitempty"`
 }
 
-// errorHandler turns every error a handler returns into problem+json. It is the only place where
-// errors become HTTP. Internal errors are logged with the request id and never shown: a driver
-// error can carry patient data.
+// errorHandler turns every error a handler returns into problem+json (an OperationOutcome under
+// /fhir). It is the only place where errors become HTTP. Internal errors are logged with the
+// request id and never shown: a driver error can carry patient data.
 func errorHandler(logger *slog.Logger, ids *requestIDs) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		if requestID(c) == "" {
@@ -86,6 +86,10 @@ func errorHandler(logger *slog.Logger, ids *requestIDs) fiber.ErrorHandler {
 			p.Detail = "Something went wrong on our side. Quote the request id if you contact support."
 		} else if p.Status == http.StatusServiceUnavailable {
 			logger.Warn("dependency unavailable", "requestId", p.RequestID, "route", routeLabel(c), "err", err)
+		}
+		if isFHIRPath(c.Path()) {
+			// FHIR clients expect an OperationOutcome (FHIR R4 "RESTful API": errors).
+			return writeOperationOutcome(c, p)
 		}
 		c.Status(p.Status)
 		c.Set(fiber.HeaderContentType, "application/problem+json")

@@ -83,7 +83,10 @@ func (s *server) routes(app *fiber.App, p Params) {
 
 	// Face-to-face, video and phone booking.
 
-	// FHIR R4 (the same policy as the API).
+	// FHIR R4 (the same policy as the API). Errors here are OperationOutcome (errorHandler).
+	fhirR4 := app.Group(fhirBase, noStore, s.authenticate)
+	fhirR4.Get("/Patient/:id", s.handleFHIRPatientRead)
+	fhirR4.Get("/Condition", s.handleFHIRConditionSearch)
 
 	// Web console: the embedded files of package web, registered last so that no API path
 	// reaches them; anything else falls through to 404.

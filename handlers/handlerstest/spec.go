@@ -37,6 +37,7 @@ func Spec() (*openapi3.T, routers.Router, error) {
 			return
 		}
 		openapi3filter.RegisterBodyDecoder("application/problem+json", openapi3filter.JSONBodyDecoder)
+		openapi3filter.RegisterBodyDecoder("application/fhir+json", openapi3filter.JSONBodyDecoder)
 		openapi3filter.RegisterBodyDecoder("application/yaml", openapi3filter.FileBodyDecoder)
 		openapi3filter.RegisterBodyDecoder("text/plain", openapi3filter.FileBodyDecoder)
 		specRouter, specErr = gorillamux.NewRouter(specDoc)

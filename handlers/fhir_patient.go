@@ -1,0 +1,110 @@
+package handlers
+
+import (
+	"context"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"careway/auth"
+	"careway/models"
+)
+
+// handleFHIRPatientRead answers GET /fhir/r4/Patient/{id}: the patient's demographics as a FHIR
+// Patient, under the same policy (ActReadPatient) and audit as GET /api/v1/patients/{id}.
+func (s *server) handleFHIRPatientRead(c *fiber.Ctx) error {
+	p, err := s.fhirPatientFor(c, auth.ActReadPatient, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	res := fhirPatient(p, s.practiceOf(c.UserContext(), p))
+	if err := s.record(c, string(auth.ActReadPatient), p.ID, "", models.OutcomeSuccess, ""); err != nil {
+		return err
+	}
+	return fhirJSON(c, res)
+}
+
+// fhirPatientFor authorises act on the patient with the given id (from a FHIR path or search
+// parameter): an id that is not a UUID names no patient.
+func (s *server) fhirPatientFor(c *fiber.Ctx, act auth.Action, id string) (*models.Patient, error) {
+	if !models.IsUUID(id) {
+		return nil, models.Errorf(models.ENOTFOUND, "No patient has this id.")
+	}
+	return s.authorizePatient(c, act, models.PatientID(id))
+}
+
+// practiceOf returns the patient's practice, or nil when there is none (a self-registered
+// patient not yet accepted) or it cannot be read: the practice only decorates the record.
+func (s *server) practiceOf(ctx context.Context, p *models.Patient) *models.Practice {
+	if p.PracticeID == "" {
+		return nil
+	}
+	pr, err := s.orgs.PracticeByID(ctx, p.PracticeID)
+	if err != nil {
+		return nil
+	}
+	return pr
+}
+
+// fhirPatient maps a patient record to a FHIR Patient. Only an NHS number the practice has
+// verified becomes an identifier: a number a patient typed when registering is a claim, and
+// FHIR consumers treat an nhs-number identifier as the person's identity. Careway keeps one
+// name string, so it goes in HumanName.text rather than being split by guesswork.
+func fhirPatient(p *models.Patient, practice *models.Practice) fhir.Patient {
+	res := fhir.Patient{Id: ptr(string(p.ID)), Meta: fhirMeta(p.UpdatedAt)}
+	if p.NHSNumber != "" {
+		res.Identifier = []fhir.Identifier{{System: ptr(systemNHSNumber), Value: ptr(p.NHSNumber)}}
+	}
+	if p.Name != "" {
+		res.Name = []fhir.HumanName{{Use: ptr(fhir.NameUseOfficial), Text: ptr(p.Name)}}
+	}
+	if g, ok := fhirGender(p.Sex); ok {
+		res.Gender = &g
+	}
+	if p.DateOfBirth != "" {
+		res.BirthDate = ptr(p.DateOfBirth)
+	}
+	if practice != nil {
+		res.GeneralPractitioner = []fhir.Reference{practiceReference(practice)}
+	}
+	return res
+}
+
+// practiceReference refers to a practice by its ODS code (the identifier every NHS system
+// resolves) with its name; Careway does not serve Organization resources.
+func practiceReference(pr *models.Practice) fhir.Reference {
+	ref := fhir.Reference{Type: ptr("Organization"), Display: ptr(pr.Name)}
+	if pr.ODSCode != "" {
+		ref.Identifier = &fhir.Identifier{System: ptr(systemODS), Value: ptr(pr.ODSCode)}
+	}
+	return ref
+}
+
+// fhirGender maps the record's sex (already FHIR administrative-gender codes) to the type.
+func fhirGender(sex string) (fhir.AdministrativeGender, bool) {
+	switch sex {
+	case "female":
+		return fhir.AdministrativeGenderFemale, true
+	case "male":
+		return fhir.AdministrativeGenderMale, true
+	case "other":
+		return fhir.AdministrativeGenderOther, true
+	case "unknown":
+		return fhir.AdministrativeGenderUnknown, true
+	}
+	return 0, false
+}
+
+// fhirMeta gives lastUpdated when the time is known.
+func fhirMeta(updated time.Time) *fhir.Meta {
+	if updated.IsZero() {
+		return nil
+	}
+	return &fhir.Meta{LastUpdated: ptr(fhirInstant(updated))}
+}
+
+// fhirInstant formats a time as a FHIR instant (UTC, milliseconds).
+func fhirInstant(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000Z07:00")
+}
