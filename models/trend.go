@@ -2,8 +2,19 @@ package models
 
 import (
 	"math"
+	"sync"
 	"time"
+	_ "time/tzdata" // Europe/London must load on hosts without a zoneinfo database
 )
+
+// London returns the Europe/London time zone, in which Careway's days and weeks begin.
+var London = sync.OnceValue(func() *time.Location {
+	loc, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		panic("careway: the embedded time zone database lacks Europe/London: " + err.Error())
+	}
+	return loc
+})
 
 // Trend buckets.
 const (

@@ -17,12 +17,14 @@ import (
 //   - observations: updatedAt, set when a reading is stored and again when it is marked
 //     entered-in-error;
 //   - plans: createdAt of each version (a version is never changed; a change is a new one);
-//   - alerts: updatedAt, set on every change (raise, attach, take, resolve, detach).
+//   - alerts: updatedAt, set on every change (raise, attach, take, resolve, detach);
+//   - appointments: updatedAt, bumped by every change (book, cancel, reschedule, attendance).
 
 var (
 	_ models.ChangeSource = (*ObservationStore)(nil)
 	_ models.ChangeSource = (*PlanStore)(nil)
 	_ models.ChangeSource = (*AlertStore)(nil)
+	_ models.ChangeSource = (*AppointmentStore)(nil)
 )
 
 // changedAfter returns at most limit documents of a patient with (field, _id) greater than
@@ -94,6 +96,24 @@ func (s *AlertStore) ChangesAfter(ctx context.Context, patient models.PatientID,
 	for i := range docs {
 		out[i] = models.Change{Key: models.ChangeKey{At: docs[i].UpdatedAt.UTC(), Kind: models.ChangeAlert, ID: docs[i].ID},
 			Alert: docs[i].model()}
+	}
+	return out, nil
+}
+
+// Kind is models.ChangeAppointment.
+func (s *AppointmentStore) Kind() models.ChangeKind { return models.ChangeAppointment }
+
+// ChangesAfter returns the patient's appointments booked or changed in the range, as they are
+// now.
+func (s *AppointmentStore) ChangesAfter(ctx context.Context, patient models.PatientID, after time.Time, afterID string, until time.Time, limit int) ([]models.Change, error) {
+	docs, err := changedAfter[appointmentDoc](ctx, s.c, patient, "updatedAt", after, afterID, until, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]models.Change, len(docs))
+	for i := range docs {
+		out[i] = models.Change{Key: models.ChangeKey{At: docs[i].UpdatedAt.UTC(), Kind: models.ChangeAppointment, ID: docs[i].ID},
+			Appointment: docs[i].model()}
 	}
 	return out, nil
 }

@@ -110,6 +110,31 @@ func TestChangeSources(t *testing.T) {
 	}
 }
 
+func TestAppointmentChangeSource(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	appts := store.NewAppointmentStore(storetest.MustOpen(t))
+	mk := func(id string, patient models.PatientID, at time.Time) *models.Appointment {
+		return &models.Appointment{ID: models.AppointmentID(id), PatientID: patient, PracticeID: "pr", SlotID: "s-" + models.SlotID(id),
+			SlotIDs: []models.SlotID{"s-" + models.SlotID(id)}, Mode: models.ModeFaceToFace, Start: t0.Add(48 * time.Hour),
+			End: t0.Add(49 * time.Hour), Status: models.ApptBooked, BookedBy: "u", CreatedAt: at, UpdatedAt: at}
+	}
+	for _, a := range []*models.Appointment{mk("b", "p1", t0), mk("a", "p1", t0), mk("c", "p1", t0.Add(time.Second)), mk("d", "p2", t0)} {
+		MustNoErr(t, appts.CreateAppointment(ctx, a))
+	}
+	until := t0.Add(time.Hour)
+	got, last := readFeed(t, appts, "p1", models.ChangeKey{}, until, 2)
+	if join(got) != "a b c" {
+		t.Fatalf("appointments = %v", got)
+	}
+	_, err := appts.UpdateAppointment(ctx, "a", []string{models.ApptBooked},
+		models.AppointmentChange{At: t0.Add(2 * time.Second), By: "u", Action: "cancel", From: models.ApptBooked, To: models.ApptCancelled}, nil)
+	MustNoErr(t, err)
+	if got, _ := readFeed(t, appts, "p1", last, until, 2); join(got) != "a" {
+		t.Fatalf("after cancel = %v", got)
+	}
+}
+
 func join(ids []string) string {
 	out := ""
 	for i, id := range ids {
