@@ -235,3 +235,32 @@ func CanListPracticeCareHomes(a Actor, practice models.PracticeID) error {
 	}
 	return CanManageOrg(a, practice)
 }
+
+// CanManageSessions decides whether a may run a practice's booking book: publish and cancel
+// sessions, record attendance, see the practice's sessions. Clinicians and administrators of
+// that practice, and partnership-wide admins; nobody else. Returns nil or EFORBIDDEN.
+func CanManageSessions(a Actor, practice models.PracticeID) error {
+	if a.Role == models.RoleClinician {
+		if practice != "" && a.PracticeID == practice {
+			return nil
+		}
+		return forbidden("Clinicians can only manage the sessions of their own practice.")
+	}
+	if a.Role == models.RoleAdmin {
+		return CanManageOrg(a, practice)
+	}
+	return forbidden("Only the practice's clinicians and administrators can manage sessions.")
+}
+
+// CanPublishSession decides whether a may publish a session of clinician at practice: an
+// administrator who may manage the practice for any of its clinicians, a clinician for their
+// own sessions only. Returns nil or EFORBIDDEN.
+func CanPublishSession(a Actor, practice models.PracticeID, clinician models.UserID) error {
+	if err := CanManageSessions(a, practice); err != nil {
+		return err
+	}
+	if a.Role == models.RoleClinician && a.UserID != clinician {
+		return forbidden("Clinicians publish their own sessions; an administrator publishes for others.")
+	}
+	return nil
+}

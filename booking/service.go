@@ -79,7 +79,7 @@ type Actor struct {
 }
 
 func (s *Service) change(a Actor, action, from, to, note string) models.AppointmentChange {
-	return models.AppointmentChange{At: s.p.Now().UTC(), By: a.UserID, Role: a.Role, Action: action, From: from, To: to, Note: note}
+	return models.AppointmentChange{At: s.p.Now().UTC().Truncate(time.Millisecond), By: a.UserID, Role: a.Role, Action: action, From: from, To: to, Note: note}
 }
 
 func (s *Service) notify(ctx context.Context, a *models.Appointment, kind string) {

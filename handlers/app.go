@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"careway/auth"
+	"careway/booking"
 	"careway/models"
 )
 
@@ -36,6 +37,12 @@ type Params struct {
 	// Triage and calls.
 
 	// Booking.
+	Sessions      models.SessionStore
+	Slots         models.SlotStore
+	Appointments  models.AppointmentStore
+	Policies      models.BookingPolicyStore
+	Notifications models.NotificationStore
+	Booking       *booking.Service
 
 	Auth   *auth.Service
 	Tokens *auth.Tokens
@@ -73,6 +80,12 @@ type server struct {
 	// Triage and calls.
 
 	// Booking.
+	sessions      models.SessionStore
+	slots         models.SlotStore
+	appointments  models.AppointmentStore
+	policies      models.BookingPolicyStore
+	notifications models.NotificationStore
+	booking       *booking.Service
 
 	auth   *auth.Service
 	tokens *auth.Tokens
@@ -121,6 +134,8 @@ func NewApp(p Params) *fiber.App {
 	registerRuntimeCollectors(p.Registry)
 	s := &server{
 		db: p.DB, users: p.Users, patients: p.Patients, orgs: p.Orgs, audit: p.Audit, conditions: p.Conditions,
+		sessions: p.Sessions, slots: p.Slots, appointments: p.Appointments, policies: p.Policies,
+		notifications: p.Notifications, booking: p.Booking,
 		auth: p.Auth, tokens: p.Tokens, keys: p.Keys, hasher: p.Hasher,
 		registry: p.Registry, metrics: newHTTPMetrics(p.Registry), log: p.Logger,
 		openAPI: p.OpenAPI, proxies: p.TrustedProxies, metricsToken: p.MetricsToken,

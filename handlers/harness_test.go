@@ -17,6 +17,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"careway/auth"
+	"careway/booking"
 	"careway/docs"
 	"careway/handlers"
 	"careway/handlers/handlerstest"
@@ -36,11 +37,13 @@ type harness struct {
 	orgs     *store.OrgStore
 	audit    *store.AuditStore
 	conds    *store.ConditionStore
-	tokens   *auth.Tokens
-	keys     *auth.KeyRing
-	hasher   *auth.Hasher
-	now      time.Time
-	w        world
+	// Booking.
+	booking *booking.Service
+	tokens  *auth.Tokens
+	keys    *auth.KeyRing
+	hasher  *auth.Hasher
+	now     time.Time
+	w       world
 }
 
 var (
@@ -86,6 +89,12 @@ func newHarness(t *testing.T, opts ...harnessOpts) *harness {
 	p := handlers.Params{DB: db, Users: h.users, Patients: h.patients, Orgs: h.orgs, Audit: h.audit, Conditions: h.conds,
 		Auth: svc, Tokens: h.tokens, Keys: keys, Hasher: h.hasher, OpenAPI: docs.OpenAPI,
 		Logger: slog.New(slog.DiscardHandler), RegisterPerIP: 1000}
+	// Booking.
+	p.Sessions, p.Slots, p.Appointments = store.NewSessionStore(db), store.NewSlotStore(db), store.NewAppointmentStore(db)
+	p.Policies, p.Notifications = store.NewBookingPolicyStore(db), store.NewNotificationStore(db)
+	h.booking = booking.New(booking.Params{Sessions: p.Sessions, Slots: p.Slots, Appointments: p.Appointments, Policies: p.Policies,
+		Notifier: &booking.Notifier{Store: p.Notifications, Logger: slog.New(slog.DiscardHandler), Now: time.Now}})
+	p.Booking = h.booking
 	for _, o := range opts {
 		if o.params != nil {
 			o.params(&p)

@@ -82,6 +82,20 @@ func (s *server) routes(app *fiber.App, p Params) {
 	// Triage and video consultations.
 
 	// Face-to-face, video and phone booking.
+	api.Get("/practices/:practiceId/booking-policy", s.handleBookingPolicyGet)
+	api.Put("/practices/:practiceId/booking-policy", s.handleBookingPolicySet)
+	api.Post("/practices/:practiceId/sessions", s.handleSessionCreate)
+	api.Get("/practices/:practiceId/sessions", s.handleSessionList)
+	api.Post("/sessions/:sessionId/cancel", s.handleSessionCancel)
+	api.Get("/slots", s.handleSlotSearch)
+	api.Post("/appointments", s.handleAppointmentCreate)
+	api.Get("/appointments/:appointmentId", s.handleAppointmentGet)
+	api.Post("/appointments/:appointmentId/cancel", s.handleAppointmentCancel)
+	api.Post("/appointments/:appointmentId/reschedule", s.handleAppointmentReschedule)
+	api.Post("/appointments/:appointmentId/attendance", s.handleAppointmentAttendance)
+	api.Get("/patients/:patientId/appointments", s.handlePatientAppointments)
+	api.Get("/me/notifications", s.handleNotificationList)
+	api.Post("/me/notifications/:notificationId/read", s.handleNotificationRead)
 
 	// FHIR R4 (the same policy as the API). Errors here are OperationOutcome (errorHandler).
 	fhirR4 := app.Group(fhirBase, noStore, s.authenticate)
