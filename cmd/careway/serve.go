@@ -71,7 +71,12 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		}
 	}
 
+	// Booking.
+	bk := newBookingParts(cfg, db, log)
+
 	app := handlers.NewApp(handlers.Params{
+		Sessions: bk.sessions, Slots: bk.slots, Appointments: bk.appointments, Policies: bk.policies,
+		Notifications: bk.notifications, Booking: bk.service,
 		DB: db, Users: users, Patients: patients, Orgs: orgs, Audit: audits, Conditions: conds,
 		Auth: svc, Tokens: tokens, Keys: keys, Hasher: hasher,
 		Registry: prometheus.NewRegistry(), Logger: log, OpenAPI: docs.OpenAPI,
@@ -92,6 +97,7 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	log.Info("listening", "addr", ln.Addr().String())
 
 	go janitor(ctx, refresh, log)
+	bk.run(ctx, db, log) // booking reconciler and reminders
 
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
