@@ -176,11 +176,7 @@ func (s *server) handleAppointmentAttendance(c *fiber.Ctx) error {
 
 // handlePatientAppointments lists a patient's appointments by start: ?from&to&status.
 func (s *server) handlePatientAppointments(c *fiber.Ctx) error {
-	page, err := pageOf(c)
-	if err != nil {
-		return err
-	}
-	from, to, err := timeRangeQuery(c)
+	page, from, to, err := pageInRange(c)
 	if err != nil {
 		return err
 	}

@@ -69,11 +69,7 @@ func (s *server) handleSessionCreate(c *fiber.Ctx) error {
 // handleSessionList lists a practice's sessions (its clinicians and administrators).
 func (s *server) handleSessionList(c *fiber.Ctx) error {
 	practice := models.PracticeID(utils.CopyString(c.Params("practiceId")))
-	page, err := pageOf(c)
-	if err != nil {
-		return err
-	}
-	from, to, err := timeRangeQuery(c)
+	page, from, to, err := pageInRange(c)
 	if err != nil {
 		return err
 	}
@@ -166,11 +162,7 @@ func (s *server) handleBookingPolicySet(c *fiber.Ctx) error {
 // &stepFree=true (only sites with step-free access). Patients, proxies and anyone outside the
 // practice see only slots beyond the practice's minimum notice.
 func (s *server) handleSlotSearch(c *fiber.Ctx) error {
-	page, err := pageOf(c)
-	if err != nil {
-		return err
-	}
-	from, to, err := timeRangeQuery(c)
+	page, from, to, err := pageInRange(c)
 	if err != nil {
 		return err
 	}
@@ -235,6 +227,16 @@ func (s *server) defaultPractice(c *fiber.Ctx, a auth.Actor) (models.PracticeID,
 		}
 	}
 	return "", fieldError("practiceId", "is required")
+}
+
+// pageInRange reads the page (?limit, ?cursor) and the time range (?from, ?to) of a list.
+func pageInRange(c *fiber.Ctx) (models.Page, time.Time, time.Time, error) {
+	page, err := pageOf(c)
+	if err != nil {
+		return page, time.Time{}, time.Time{}, err
+	}
+	from, to, err := timeRangeQuery(c)
+	return page, from, to, err
 }
 
 // timeRangeQuery reads ?from= and ?to= (RFC 3339).
