@@ -14,12 +14,13 @@ import (
 
 // capacityConfig is what the capacity command varies.
 type capacityConfig struct {
-	targets []string // relay, sfu, direct
-	calls   []int    // two-party calls per step, rising
-	runs    int
-	warmup  time.Duration
-	measure time.Duration
-	sockBuf int
+	targets   []string // relay, sfu, direct; sfu@PATH runs the SFU from another mediabench binary (A/B)
+	serverExe string   // the server binary of the step being run ("": this one)
+	calls     []int    // two-party calls per step, rising
+	runs      int
+	warmup    time.Duration
+	measure   time.Duration
+	sockBuf   int
 	// profileDir, if set, receives a CPU profile of the measurement window of every SFU step.
 	profileDir string
 	noMux      bool // the SFU without its shared UDP port (a socket per peer connection)
@@ -94,7 +95,7 @@ var dialers = map[string]dialer{
 }
 
 func dialRelayCalls(ctx context.Context, cfg capacityConfig, calls int, clk clock, win *window) (*callSet, error) {
-	srv, err := startChild(cfg.log, "serve-relay", "-addr", "127.0.0.1:0", "-sockbuf", strconv.Itoa(cfg.sockBuf))
+	srv, err := startChild(cfg.log, "", "serve-relay", "-addr", "127.0.0.1:0", "-sockbuf", strconv.Itoa(cfg.sockBuf))
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +160,9 @@ func runStep(ctx context.Context, cfg capacityConfig, target string, calls, run 
 	defer cancel()
 
 	began := time.Now()
-	cs, err := dialers[target](ctx, cfg, calls, clk, win)
+	name, exe, _ := strings.Cut(target, "@")
+	cfg.serverExe = exe
+	cs, err := dialers[name](ctx, cfg, calls, clk, win)
 	if err != nil {
 		r.err, r.failed = err, true
 		return r
@@ -205,11 +208,11 @@ func runStep(ctx context.Context, cfg capacityConfig, target string, calls, run 
 	if debug != "" {
 		mallocs0, _ = serverMallocs(debug)
 		if cfg.profileDir != "" {
-			allocs := filepath.Join(cfg.profileDir, fmt.Sprintf("allocs-%s-%d-run%d", target, calls, run))
+			allocs := filepath.Join(cfg.profileDir, fmt.Sprintf("allocs-%s-%d-run%d", fileSafe(target), calls, run))
 			_ = saveURL("http://"+debug+"/debug/pprof/allocs?gc=1", allocs+"-start.pprof")
 			defer func() { _ = saveURL("http://"+debug+"/debug/pprof/allocs?gc=1", allocs+"-end.pprof") }()
 			profiled = make(chan error, 1)
-			path := filepath.Join(cfg.profileDir, fmt.Sprintf("cpu-%s-%d-run%d.pprof", target, calls, run))
+			path := filepath.Join(cfg.profileDir, fmt.Sprintf("cpu-%s-%d-run%d.pprof", fileSafe(target), calls, run))
 			go func() { profiled <- saveProfile(debug, cfg.measure, path) }()
 		}
 	}
@@ -286,7 +289,7 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // target stops rising once its loss passes 1 % or the machine is saturated.
 func runCapacity(ctx context.Context, cfg capacityConfig) error {
 	for _, t := range cfg.targets {
-		if dialers[t] == nil {
+		if name, _, _ := strings.Cut(t, "@"); dialers[name] == nil {
 			return fmt.Errorf("unknown target %q", t)
 		}
 	}
@@ -330,13 +333,18 @@ func runCapacity(ctx context.Context, cfg capacityConfig) error {
 				median(rs, func(r stepResult) float64 { return r.serverCores }),
 				median(rs, func(r stepResult) float64 { return 100 * r.use.machineBusy }))
 		}
-		if len(cfg.targets) > 1 && len(ok(all["relay"][n])) > 0 && len(ok(all["sfu"][n])) > 0 {
-			fmt.Fprintf(cfg.out, "| %d | sfu/relay (same-run ratio, median) | | | | | | %.2f × | | | |\n", n,
-				medianRatio(all["sfu"][n], all["relay"][n]))
+		for _, t := range cfg.targets {
+			if t != "relay" && len(ok(all["relay"][n])) > 0 && len(ok(all[t][n])) > 0 {
+				fmt.Fprintf(cfg.out, "| %d | %s/relay (same-run ratio, median) | | | | | | %.2f × | | | |\n", n, t,
+					medianRatio(all[t][n], all["relay"][n]))
+			}
 		}
 	}
 	return ctx.Err()
 }
+
+// fileSafe makes a target name usable in a file name.
+func fileSafe(s string) string { return strings.NewReplacer("/", "_", "@", "-").Replace(s) }
 
 func ok(rs []stepResult) []stepResult {
 	var out []stepResult

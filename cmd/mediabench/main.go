@@ -43,7 +43,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	switch args[0] {
 	case "capacity":
-		targets := fs.String("targets", "relay,sfu", "comma-separated: relay (bare UDP relay), sfu (Careway's signaling package), direct (pion peers with no server)")
+		targets := fs.String("targets", "relay,sfu", "comma-separated: relay (bare UDP relay), sfu (Careway's signaling package), sfu@PATH (the SFU of another mediabench build, for A/B), direct (pion peers with no server)")
 		calls := fs.String("calls", "25,50,100,150", "rising numbers of two-party calls")
 		runs := fs.Int("runs", 3, "repetitions of the whole ramp")
 		warmup := fs.Duration("warmup", 2*time.Second, "traffic before measuring")

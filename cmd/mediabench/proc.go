@@ -133,12 +133,14 @@ type child struct {
 	debug string // net/http/pprof and expvar, if the server announced "debug ADDR" before listening
 }
 
-// startChild runs this binary with args and waits (up to 60 s) for the line "listening ADDR"
-// on its standard output. The rest of its output goes to log.
-func startChild(log io.Writer, args ...string) (*child, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
+// startChild runs exe (this binary if "") with args and waits (up to 60 s) for the line
+// "listening ADDR" on its standard output. The rest of its output goes to log.
+func startChild(log io.Writer, exe string, args ...string) (*child, error) {
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return nil, err
+		}
 	}
 	cmd := exec.Command(exe, args...)
 	cmd.Stderr = log

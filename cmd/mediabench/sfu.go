@@ -322,7 +322,7 @@ func startSFU(cfg capacityConfig) (*child, error) {
 	if cfg.memProfileRate > 0 {
 		args = append(args, "-memprofilerate", strconv.Itoa(cfg.memProfileRate))
 	}
-	return startChild(cfg.log, args...)
+	return startChild(cfg.log, cfg.serverExe, args...)
 }
 
 func dialSFUCalls(ctx context.Context, cfg capacityConfig, calls int, clk clock, win *window) (*callSet, error) {
