@@ -38,6 +38,7 @@ type Config struct {
 	MetricsToken    string
 	RegisterPerIP   int
 	HashConcurrency int
+	HashWait        time.Duration
 	// Booking.
 	NotifyWebhookURL     string
 	NotifyWebhookTimeout time.Duration
@@ -75,6 +76,7 @@ var settings = []setting{
 	{"CAREWAY_METRICS_TOKEN", "", "if set, GET /metrics needs 'Authorization: Bearer <token>'", "", func(c *Config, v string) error { c.MetricsToken = v; return nil }},
 	{"CAREWAY_REGISTER_PER_IP", "20", "self-registrations allowed per client address per hour", "", func(c *Config, v string) error { return parseInt(&c.RegisterPerIP, v, 1, 1_000_000) }},
 	{"CAREWAY_HASH_CONCURRENCY", "4", "password hashes computed at once (each takes 19 MiB)", "", func(c *Config, v string) error { return parseInt(&c.HashConcurrency, v, 1, 256) }},
+	{"CAREWAY_HASH_WAIT", "2s", "how long a sign-in waits for a free hashing slot before it is told to retry (429)", "", func(c *Config, v string) error { return parseDuration(&c.HashWait, v) }},
 	// Booking.
 	{"CAREWAY_NOTIFY_WEBHOOK_URL", "", "if set, every notification (booking confirmations, changes, reminders) is also POSTed here as JSON; unset: logged (ids only)", "", func(c *Config, v string) error { c.NotifyWebhookURL = v; return nil }},
 	{"CAREWAY_NOTIFY_WEBHOOK_TIMEOUT", "5s", "time a notification webhook call may take", "", func(c *Config, v string) error { return parseDuration(&c.NotifyWebhookTimeout, v) }},

@@ -54,7 +54,7 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hasher := auth.NewHasher(cfg.HashConcurrency)
+	hasher := auth.NewHasher(cfg.HashConcurrency).WithSlotWait(cfg.HashWait)
 	tokens := auth.NewTokens(auth.TokenParams{Keys: keys, Issuer: cfg.TokenIssuer, Audience: cfg.TokenAudience}) // TTL: auth.DefaultAccessTTL, 15 minutes
 	svc := auth.NewService(auth.ServiceParams{Users: users, Refresh: refresh, Hasher: hasher, Tokens: tokens,
 		Throttle: auth.NewThrottle(auth.ThrottleParams{})})
