@@ -45,6 +45,7 @@ const (
 	ActJoinCall           Action = "call.join"            // take part in a video consultation
 	ActReadAccessLog      Action = "audit.read"           // see who accessed the record
 	ActExport             Action = "patient.export"       // subject access export
+	ActManageAlert        Action = "alert.manage"         // take or resolve an alert about the patient
 )
 
 // Valid reports whether a is one of the actions above.
@@ -52,7 +53,7 @@ func (a Action) Valid() bool {
 	switch a {
 	case ActReadPatient, ActManageRegistration, ActRecordConsent, ActReadClinical, ActWriteObservation,
 		ActReadPlan, ActWritePlan, ActBook, ActReadAppointments, ActCreateTriage, ActReadTriage,
-		ActJoinCall, ActReadAccessLog, ActExport:
+		ActJoinCall, ActReadAccessLog, ActExport, ActManageAlert:
 		return true
 	}
 	return false
@@ -62,13 +63,14 @@ func (a Action) Valid() bool {
 // and otherwise an EFORBIDDEN *models.Error whose message says what the actor lacks, never
 // anything about the patient. The rules:
 //
-//   - a patient: their own record only, every action but ActManageRegistration and ActWritePlan;
+//   - a patient: their own record only, every action but ActManageRegistration, ActWritePlan and
+//     ActManageAlert (an alert is the practice's work list, not the patient's);
 //   - a clinician: patients registered with the clinician's practice, every action but
 //     ActManageRegistration and ActReadAccessLog (who looked at a record is for the patient and
 //     the practice's administrators, who answer for information governance; least privilege);
 //   - care-home staff: residents of their own home, and only within the resident's current proxy
 //     consent for that home (see staffScope); never ActWritePlan, ActManageRegistration,
-//     ActRecordConsent, ActReadAccessLog or ActExport;
+//     ActRecordConsent, ActReadAccessLog, ActExport or ActManageAlert;
 //   - an admin: ActReadPatient, ActManageRegistration, ActRecordConsent, ActBook,
 //     ActReadAppointments and ActReadAccessLog, for patients of the admin's practice, or of any
 //     practice for a partnership-wide admin (no PracticeID); never clinical data. A practice
@@ -84,7 +86,7 @@ func Can(a Actor, act Action, p *models.Patient, now time.Time) error {
 	}
 	switch a.Role {
 	case models.RolePatient:
-		if act == ActManageRegistration || act == ActWritePlan {
+		if act == ActManageRegistration || act == ActWritePlan || act == ActManageAlert {
 			return forbidden("Patients cannot do this themselves (%s); ask the practice.", act)
 		}
 		if a.PatientID == "" || a.PatientID != p.ID {
@@ -142,7 +144,7 @@ func staffScope(act Action) (scope models.ProxyScope, anyScope, ok bool) {
 	case ActJoinCall:
 		return models.ScopeJoinCalls, false, true
 	}
-	return "", false, false // ActWritePlan, ActManageRegistration, ActRecordConsent, ActReadAccessLog, ActExport
+	return "", false, false // ActWritePlan, ActManageRegistration, ActRecordConsent, ActReadAccessLog, ActExport, ActManageAlert
 }
 
 func canStaff(a Actor, act Action, p *models.Patient, now time.Time) error {
@@ -221,6 +223,15 @@ func CanListCareHome(a Actor, home *models.CareHome) error {
 
 func forbidden(format string, args ...any) error {
 	return &models.Error{Code: models.EFORBIDDEN, Message: fmt.Sprintf(format, args...)}
+}
+
+// CanListPracticeAlerts decides whether a may list the alerts raised to practice: its
+// clinicians only (alerts carry clinical readings). Returns nil or an EFORBIDDEN *models.Error.
+func CanListPracticeAlerts(a Actor, practice models.PracticeID) error {
+	if a.Role == models.RoleClinician && a.PracticeID != "" && a.PracticeID == practice {
+		return nil
+	}
+	return forbidden("Only clinicians of this practice can see its alerts.")
 }
 
 // CanListPracticeCareHomes decides whether a may list the care homes aligned with practice:

@@ -33,6 +33,11 @@ type Params struct {
 	Conditions models.ConditionStore
 
 	// Long-term conditions.
+	Observations models.ObservationStore
+	Plans        models.PlanStore
+	Alerts       models.AlertStore
+	// AlertTriage opens the urgent triage request of each new alert (nil: alerts only).
+	AlertTriage models.TriageStore
 
 	// Triage and calls.
 
@@ -76,6 +81,10 @@ type server struct {
 	conditions models.ConditionStore
 
 	// Long-term conditions.
+	observations models.ObservationStore
+	plans        models.PlanStore
+	alerts       models.AlertStore
+	alertTriage  models.TriageStore
 
 	// Triage and calls.
 
@@ -136,6 +145,7 @@ func NewApp(p Params) *fiber.App {
 		db: p.DB, users: p.Users, patients: p.Patients, orgs: p.Orgs, audit: p.Audit, conditions: p.Conditions,
 		sessions: p.Sessions, slots: p.Slots, appointments: p.Appointments, policies: p.Policies,
 		notifications: p.Notifications, booking: p.Booking,
+		observations: p.Observations, plans: p.Plans, alerts: p.Alerts, alertTriage: p.AlertTriage,
 		auth: p.Auth, tokens: p.Tokens, keys: p.Keys, hasher: p.Hasher,
 		registry: p.Registry, metrics: newHTTPMetrics(p.Registry), log: p.Logger,
 		openAPI: p.OpenAPI, proxies: p.TrustedProxies, metricsToken: p.MetricsToken,

@@ -37,6 +37,10 @@ type harness struct {
 	orgs     *store.OrgStore
 	audit    *store.AuditStore
 	conds    *store.ConditionStore
+	obs      *store.ObservationStore
+	plans    *store.PlanStore
+	alerts   *store.AlertStore
+	triage   *store.TriageStore
 	// Booking.
 	booking *booking.Service
 	tokens  *auth.Tokens
@@ -69,6 +73,7 @@ func newHarness(t *testing.T, opts ...harnessOpts) *harness {
 	}
 	h := &harness{t: t, db: db, users: store.NewUserStore(db), patients: store.NewPatientStore(db),
 		orgs: store.NewOrgStore(db), audit: store.NewAuditStore(db), conds: store.NewConditionStore(db),
+		obs: store.NewObservationStore(db), plans: store.NewPlanStore(db), alerts: store.NewAlertStore(db), triage: store.NewTriageStore(db),
 		// On a loaded CI machine eight hashes can queue longer than the production 2 s; the
 		// tests that want ETOOMANY build their own hasher.
 		hasher: auth.NewHasher(4).WithSlotWait(time.Minute), now: time.Now()}
@@ -87,6 +92,7 @@ func newHarness(t *testing.T, opts ...harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	p := handlers.Params{DB: db, Users: h.users, Patients: h.patients, Orgs: h.orgs, Audit: h.audit, Conditions: h.conds,
+		Observations: h.obs, Plans: h.plans, Alerts: h.alerts, AlertTriage: h.triage,
 		Auth: svc, Tokens: h.tokens, Keys: keys, Hasher: h.hasher, OpenAPI: docs.OpenAPI,
 		Logger: slog.New(slog.DiscardHandler), RegisterPerIP: 1000}
 	// Booking.

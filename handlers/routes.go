@@ -78,6 +78,21 @@ func (s *server) routes(app *fiber.App, p Params) {
 	api.Get("/patients/:patientId/access-log", s.handleAccessLog)
 
 	// Long-term conditions: conditions, plans, readings, alerts, trends, sync, export.
+	api.Post("/patients/:patientId/conditions", s.handleConditionCreate)
+	api.Patch("/patients/:patientId/conditions/:conditionId", s.handleConditionUpdate)
+	api.Post("/patients/:patientId/plans", s.handlePlanCreate)
+	api.Get("/patients/:patientId/plans", s.handlePlanList)
+	api.Get("/patients/:patientId/plans/:planId", s.handlePlanGet)
+	api.Put("/patients/:patientId/plans/:planId", s.handlePlanUpdate)
+	api.Get("/patients/:patientId/plans/:planId/versions", s.handlePlanVersions)
+	api.Post("/patients/:patientId/observations", s.handleObservationCreate)
+	api.Get("/patients/:patientId/observations", s.handleObservationList)
+	api.Get("/patients/:patientId/observations/:observationId", s.handleObservationGet)
+	api.Post("/patients/:patientId/observations/:observationId/entered-in-error", s.handleObservationEnteredInError)
+	api.Get("/patients/:patientId/alerts", s.handlePatientAlertList)
+	api.Get("/practices/:practiceId/alerts", s.handlePracticeAlertList)
+	api.Post("/alerts/:alertId/take", s.handleAlertTake)
+	api.Post("/alerts/:alertId/resolve", s.handleAlertResolve)
 
 	// Triage and video consultations.
 

@@ -104,7 +104,7 @@ type Correction struct {
 
 // Observation is one reading of a patient. Which value fields are set depends on Code:
 //
-//   - blood_pressure: Systolic, Diastolic (mmHg)
+//   - blood_pressure: Systolic, Diastolic (mmHg), Symptomatic when said
 //   - heart_rate, respiratory_rate, oxygen_saturation, body_temperature, body_weight,
 //     body_height, blood_glucose, hba1c, peak_flow: Value and Unit (the unit as stored after
 //     conversion to Careway's one unit per code; see the handler's unit table)
@@ -126,6 +126,9 @@ type Observation struct {
 
 	Systolic  *float64 `json:"systolic,omitempty"`
 	Diastolic *float64 `json:"diastolic,omitempty"`
+	// Symptomatic says a blood pressure reading came with dizziness or fainting (a low
+	// pressure with symptoms is urgent).
+	Symptomatic *bool `json:"symptomatic,omitempty"`
 
 	Answers []int `json:"answers,omitempty"`
 	Total   *int  `json:"total,omitempty"`
@@ -199,6 +202,7 @@ func (o *Observation) ComputeFingerprint() string {
 	str(o.Unit)
 	num(o.Systolic)
 	num(o.Diastolic)
+	flag(o.Symptomatic)
 	binary.BigEndian.PutUint64(buf[:], uint64(len(o.Answers)))
 	h.Write(buf[:])
 	for _, a := range o.Answers {

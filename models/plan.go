@@ -54,6 +54,9 @@ type Thresholds struct {
 	PeakFlowPersonalBest *float64  `json:"peakFlowPersonalBest,omitempty"` // L/min; needed for peak flow zones
 	SpO2Scale2           bool      `json:"spo2Scale2,omitempty"`           // 88–92 % target (NEWS2 scale 2)
 	HbA1cTarget          *float64  `json:"hba1cTarget,omitempty"`          // mmol/mol; default 48
+	// BMILowerCutPoints applies the lower BMI cut points for South Asian, Chinese, other
+	// Asian, Middle Eastern, Black African and African-Caribbean backgrounds.
+	BMILowerCutPoints bool `json:"bmiLowerCutPoints,omitempty"`
 }
 
 // Schedule says how often the patient should record one code: Times per Per.

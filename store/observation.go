@@ -52,6 +52,7 @@ type observationDoc struct {
 	Unit      string   `bson:"unit,omitempty"`
 	Systolic  *float64 `bson:"systolic,omitempty"`
 	Diastolic *float64 `bson:"diastolic,omitempty"`
+	Symptom   *bool    `bson:"symptomatic,omitempty"`
 	Answers   []int    `bson:"answers,omitempty"`
 	Total     *int     `bson:"total,omitempty"`
 
@@ -85,7 +86,7 @@ type observationDoc struct {
 func toObservationDoc(o *models.Observation) *observationDoc {
 	d := &observationDoc{
 		ID: string(o.ID), PatientID: string(o.PatientID), Code: string(o.Code), EffectiveAt: o.EffectiveAt.UTC(),
-		Value: o.Value, Unit: o.Unit, Systolic: o.Systolic, Diastolic: o.Diastolic, Answers: o.Answers, Total: o.Total,
+		Value: o.Value, Unit: o.Unit, Systolic: o.Systolic, Diastolic: o.Diastolic, Symptom: o.Symptomatic, Answers: o.Answers, Total: o.Total,
 		SmokingStatus: o.SmokingStatus, Text: o.Text, SoftSigns: o.SoftSigns,
 		RespiratoryRate: o.RespiratoryRate, OxygenSaturation: o.OxygenSaturation, OnOxygen: o.OnOxygen, Pulse: o.Pulse,
 		Consciousness: o.Consciousness, Temperature: o.Temperature, Pregnant: o.Pregnant, BMI: o.BMI,
@@ -105,7 +106,7 @@ func toObservationDoc(o *models.Observation) *observationDoc {
 func (d *observationDoc) model() *models.Observation {
 	o := &models.Observation{
 		ID: models.ObservationID(d.ID), PatientID: models.PatientID(d.PatientID), Code: models.ObservationCode(d.Code),
-		EffectiveAt: d.EffectiveAt.UTC(), Value: d.Value, Unit: d.Unit, Systolic: d.Systolic, Diastolic: d.Diastolic,
+		EffectiveAt: d.EffectiveAt.UTC(), Value: d.Value, Unit: d.Unit, Systolic: d.Systolic, Diastolic: d.Diastolic, Symptomatic: d.Symptom,
 		Answers: d.Answers, Total: d.Total, SmokingStatus: d.SmokingStatus, Text: d.Text, SoftSigns: d.SoftSigns,
 		RespiratoryRate: d.RespiratoryRate, OxygenSaturation: d.OxygenSaturation, OnOxygen: d.OnOxygen, Pulse: d.Pulse,
 		Consciousness: d.Consciousness, Temperature: d.Temperature, Pregnant: d.Pregnant, BMI: d.BMI,

@@ -39,6 +39,7 @@ type thresholdsDoc struct {
 	PeakFlowPersonalBest *float64     `bson:"peakFlowPersonalBest,omitempty"`
 	SpO2Scale2           bool         `bson:"spo2Scale2,omitempty"`
 	HbA1cTarget          *float64     `bson:"hba1cTarget,omitempty"`
+	BMILowerCutPoints    bool         `bson:"bmiLowerCutPoints,omitempty"`
 }
 
 type goalDoc struct {
@@ -95,7 +96,7 @@ func toPlanDoc(p *models.Plan) *planDoc {
 		d.Monitoring[i] = scheduleDoc{Code: string(m.Code), Times: m.Times, Per: m.Per}
 	}
 	t := p.Thresholds
-	d.Thresholds = thresholdsDoc{PeakFlowPersonalBest: t.PeakFlowPersonalBest, SpO2Scale2: t.SpO2Scale2, HbA1cTarget: t.HbA1cTarget}
+	d.Thresholds = thresholdsDoc{PeakFlowPersonalBest: t.PeakFlowPersonalBest, SpO2Scale2: t.SpO2Scale2, HbA1cTarget: t.HbA1cTarget, BMILowerCutPoints: t.BMILowerCutPoints}
 	if t.BPTarget != nil {
 		d.Thresholds.BPTarget = &bpTargetDoc{Systolic: t.BPTarget.Systolic, Diastolic: t.BPTarget.Diastolic}
 	}
@@ -117,7 +118,7 @@ func (d *planDoc) model() *models.Plan {
 		p.Monitoring[i] = models.Schedule{Code: models.ObservationCode(m.Code), Times: m.Times, Per: m.Per}
 	}
 	t := d.Thresholds
-	p.Thresholds = models.Thresholds{PeakFlowPersonalBest: t.PeakFlowPersonalBest, SpO2Scale2: t.SpO2Scale2, HbA1cTarget: t.HbA1cTarget}
+	p.Thresholds = models.Thresholds{PeakFlowPersonalBest: t.PeakFlowPersonalBest, SpO2Scale2: t.SpO2Scale2, HbA1cTarget: t.HbA1cTarget, BMILowerCutPoints: t.BMILowerCutPoints}
 	if t.BPTarget != nil {
 		p.Thresholds.BPTarget = &models.BPTarget{Systolic: t.BPTarget.Systolic, Diastolic: t.BPTarget.Diastolic}
 	}

@@ -49,6 +49,7 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	}()
 	users, patients, orgs := store.NewUserStore(db), store.NewPatientStore(db), store.NewOrgStore(db)
 	audits, refresh, conds := store.NewAuditStore(db), store.NewRefreshTokenStore(db), store.NewConditionStore(db)
+	observations, plans, alerts := store.NewObservationStore(db), store.NewPlanStore(db), store.NewAlertStore(db)
 
 	keys, err := loadKeys(cfg)
 	if err != nil {
@@ -78,6 +79,7 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		Sessions: bk.sessions, Slots: bk.slots, Appointments: bk.appointments, Policies: bk.policies,
 		Notifications: bk.notifications, Booking: bk.service,
 		DB: db, Users: users, Patients: patients, Orgs: orgs, Audit: audits, Conditions: conds,
+		Observations: observations, Plans: plans, Alerts: alerts, AlertTriage: store.NewTriageStore(db),
 		Auth: svc, Tokens: tokens, Keys: keys, Hasher: hasher,
 		Registry: prometheus.NewRegistry(), Logger: log, OpenAPI: docs.OpenAPI,
 		CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies, BodyLimit: cfg.BodyLimit,
