@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"strings"
 
@@ -121,17 +120,13 @@ func (s *server) openAlertTriage(ctx context.Context, p *models.Patient, a *mode
 	if err != nil {
 		return err
 	}
-	return s.alerts.SetAlertTriage(ctx, a.ID, tr.ID)
+	return s.alerts.SetAlertTriage(ctx, a.ID, tr.ID, now)
 }
 
-// alertTriageID is the id of the triage request of an alert: a UUID (version 5 layout) made
-// from the alert's id, so that it is the same at every attempt.
+// alertTriageID is the id of the triage request of an alert, derived from the alert's id so
+// that it is the same at every attempt.
 func alertTriageID(id models.AlertID) models.TriageRequestID {
-	sum := sha256.Sum256([]byte("careway alert triage " + string(id)))
-	b := sum[:16]
-	b[6] = (b[6] & 0x0f) | 0x50
-	b[8] = (b[8] & 0x3f) | 0x80
-	return models.TriageRequestID(fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]))
+	return models.TriageRequestID(models.DerivedID("alert-triage", string(id)))
 }
 
 // handlePracticeAlertList lists the alerts raised to a practice, newest first: unresolved ones

@@ -65,8 +65,9 @@ type AlertStore interface {
 	// ResolveAlert closes an open or taken alert with a note. Returns ENOTFOUND; ECONFLICT if
 	// it is resolved already.
 	ResolveAlert(ctx context.Context, id AlertID, by UserID, resolution string, now time.Time) (*Alert, error)
-	// SetAlertTriage records the triage request opened for an alert.
-	SetAlertTriage(ctx context.Context, id AlertID, triage TriageRequestID) error
+	// SetAlertTriage records the triage request opened for an alert (a change at now).
+	// Returns ENOTFOUND.
+	SetAlertTriage(ctx context.Context, id AlertID, triage TriageRequestID, now time.Time) error
 	// DetachObservation removes a reading marked entered-in-error from the unresolved alerts
 	// it was attached to; an alert left with no reading is resolved with the reason "all
 	// readings entered in error", by by. Returns the alerts changed.

@@ -201,10 +201,10 @@ func (s *AlertStore) transition(ctx context.Context, id models.AlertID, from []s
 }
 
 // SetAlertTriage records the triage request opened for an alert.
-func (s *AlertStore) SetAlertTriage(ctx context.Context, id models.AlertID, triage models.TriageRequestID) error {
+func (s *AlertStore) SetAlertTriage(ctx context.Context, id models.AlertID, triage models.TriageRequestID, now time.Time) error {
 	defer s.db.lockWrites(collAlerts)()
 	res, err := s.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: string(id)}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "triageRequestId", Value: string(triage)}}}})
+		bson.D{{Key: "$set", Value: bson.D{{Key: "triageRequestId", Value: string(triage)}, {Key: "updatedAt", Value: now.UTC()}}}})
 	if err != nil {
 		return wrapErr("alerts.update", err)
 	}

@@ -222,7 +222,7 @@ func TestAlertStore_OneOpenAlertPerRule(t *testing.T) {
 	if wins != 1 {
 		t.Fatalf("%d takers won", wins)
 	}
-	MustNoErr(t, s.SetAlertTriage(ctx, a.ID, "tr1"))
+	MustNoErr(t, s.SetAlertTriage(ctx, a.ID, "tr1", t0))
 	res, err := s.ResolveAlert(ctx, a.ID, "gp0", "called patient", t0)
 	MustNoErr(t, err)
 	if res.Status != models.AlertResolved || res.TriageRequestID != "tr1" {
