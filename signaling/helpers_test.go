@@ -38,7 +38,10 @@ func newTestHub(tb testing.TB, tweak ...func(*signaling.Params)) *testHub {
 			th.mu.Lock()
 			th.closed[call] = s
 			th.mu.Unlock()
-			th.done <- call
+			select {
+			case th.done <- call:
+			default:
+			}
 		},
 	}
 	for _, f := range tweak {

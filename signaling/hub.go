@@ -97,12 +97,19 @@ func (h *Hub) Join(ctx context.Context, call models.CallID, who Identity, conn C
 			}
 			return p
 		}
-		r := h.roomFor(call)
-		if r == nil {
-			s.closeNow(CloseGoingAway, "shutting down")
-			return nil
+		var p *participant
+		code := ErrClosed
+		// A room that closed a moment ago (its last participant left) is replaced by a new one.
+		for range 3 {
+			r := h.roomFor(call)
+			if r == nil {
+				s.closeNow(CloseGoingAway, "shutting down")
+				return nil
+			}
+			if p, code = r.add(who, s, jd); code != ErrClosed {
+				break
+			}
 		}
-		p, code := r.add(who, s, jd)
 		if p == nil {
 			s.sendError(code, "cannot join this call", TypeJoin)
 			s.closeAfter(CloseRoomFull, code)
@@ -204,7 +211,7 @@ func (h *Hub) roomFor(call models.CallID) *room {
 		return nil
 	}
 	r := h.rooms[call]
-	if r == nil {
+	if r == nil || r.isClosed() {
 		r = newRoom(h, call, false)
 		h.rooms[call] = r
 	}

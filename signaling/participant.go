@@ -84,16 +84,17 @@ const (
 )
 
 type event struct {
-	kind   evKind
-	sess   *session
-	env    Envelope
-	reason string
-	code   int
-	gen    int
-	cand   *webrtc.ICECandidate
-	state  webrtc.PeerConnectionState
-	remote *webrtc.TrackRemote
-	pub    *pubTrack
+	kind     evKind
+	sess     *session
+	env      Envelope
+	reason   string
+	code     int
+	gen      int
+	cand     *webrtc.ICECandidate
+	state    webrtc.PeerConnectionState
+	remote   *webrtc.TrackRemote
+	receiver *webrtc.RTPReceiver
+	pub      *pubTrack
 }
 
 func newParticipant(r *room, who Identity, s *session) *participant {
@@ -199,7 +200,7 @@ func (p *participant) handle(e event) bool {
 	case evConnState:
 		p.onConnState(e.state)
 	case evTrack:
-		p.publish(e.remote)
+		p.publish(e.remote, e.receiver)
 	case evTrackEnded:
 		p.room.mu.Lock()
 		for i, t := range p.pubs {
@@ -333,7 +334,9 @@ func (p *participant) startMedia() {
 		}
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) { p.post(event{kind: evConnState, state: s}) })
-	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { p.post(event{kind: evTrack, remote: t}) })
+	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+		p.post(event{kind: evTrack, remote: t, receiver: r})
+	})
 	for _, k := range []webrtc.RTPCodecType{kindAudio, kindVideo} {
 		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 			p.log.Error("transceiver", "err", err)
@@ -350,13 +353,25 @@ func (p *participant) startMedia() {
 }
 
 // publish starts forwarding a track the participant sends.
-func (p *participant) publish(remote *webrtc.TrackRemote) {
+func (p *participant) publish(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 	t := newPubTrack(p, remote, p.room.hub.p.Limits.KeyframeEvery)
 	p.room.mu.Lock()
 	p.pubs = append(p.pubs, t)
 	p.room.resyncLocked()
 	p.room.mu.Unlock()
-	p.media.Add(1)
+	p.media.Add(2)
+	go func() {
+		// The publisher's sender reports must pass through the interceptors so that the
+		// server's receiver reports carry LSR/DLSR: the client's own RTT and bandwidth
+		// estimates depend on them.
+		defer p.media.Done()
+		buf := make([]byte, maxPacket)
+		for {
+			if _, _, err := receiver.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
 	go t.run(func() {
 		p.media.Done()
 		p.post(event{kind: evTrackEnded, pub: t})
@@ -531,6 +546,7 @@ func (p *participant) quit(reason string, code int, notify func(*session)) {
 		d.pub.removeSub(d)
 	}
 	if pc := p.peer(); pc != nil {
+		settleICE(pc, 3*time.Second)
 		if err := pc.GracefulClose(); err != nil {
 			p.log.Debug("close peer connection", "err", err)
 		}
@@ -580,4 +596,23 @@ func (p *participant) packetCounts() (audio, video uint64) {
 		}
 	}
 	return audio, video
+}
+
+// settleICE waits (up to limit) for an ICE check in progress to finish. pion v3.3.6 races when
+// a peer connection is closed at the moment its ICE transport finishes starting (ICETransport
+// Start writes its mux while stop reads it); closing before checks begin or after they end is
+// safe.
+func settleICE(pc *webrtc.PeerConnection, limit time.Duration) {
+	if pc.RemoteDescription() == nil {
+		return
+	}
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		switch pc.ICEConnectionState() {
+		case webrtc.ICEConnectionStateNew, webrtc.ICEConnectionStateChecking:
+			time.Sleep(10 * time.Millisecond)
+		default:
+			return
+		}
+	}
 }

@@ -57,6 +57,7 @@ const (
 	ErrNotFound      = "not_found"      // no such participant in this call
 	ErrRoomFull      = "room_full"      // the call already has Limits.MaxParticipants
 	ErrResumeExpired = "resume_expired" // the resume token is unknown or too old
+	ErrClosed        = "closed"         // the call has ended
 	ErrInternal      = "internal"
 )
 

@@ -44,7 +44,7 @@ func (r *room) add(who Identity, s *session, jd JoinData) (*participant, string)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		return nil, ErrForbidden
+		return nil, ErrClosed
 	}
 	if len(r.members) >= r.hub.p.Limits.MaxParticipants {
 		return nil, ErrRoomFull
@@ -60,6 +60,12 @@ func (r *room) add(who Identity, s *session, jd JoinData) (*participant, string)
 	p.post(event{kind: evJoined})
 	r.broadcastLocked(p, TypeParticipantJoined, ParticipantEvent{r.infoLocked(p)})
 	return p, ""
+}
+
+func (r *room) isClosed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closed
 }
 
 // resume attaches s to the participant holding token, if it is the same person.

@@ -23,6 +23,8 @@ type Options struct {
 	ResumeToken string // join with this token
 	AudioOnly   bool   // join in audio-only mode
 	NoJoin      bool   // do not send join (the test sends its own first message)
+	TCP         bool   // reach the server by ICE over TCP only
+	NoAnswer    bool   // leave offers unanswered (the test answers with Answer)
 }
 
 // Client is a pion peer speaking the signaling protocol over a Conn.
@@ -40,6 +42,8 @@ type Client struct {
 	taken     []bool
 	answering bool
 	pending   []webrtc.ICECandidateInit
+	offered   bool                      // an offer has arrived and is not yet applied
+	remote    []webrtc.ICECandidateInit // the server's candidates that came with it
 	readerEnd chan struct{}
 
 	recvMu   sync.Mutex
@@ -56,7 +60,7 @@ func New(tb testing.TB, conn signaling.Conn, opts Options) *Client {
 	tb.Helper()
 	c := &Client{tb: tb, conn: conn, opts: opts, received: map[string]*atomic.Uint64{}, stop: make(chan struct{})}
 	c.cond = sync.NewCond(&c.mu)
-	pc, err := NewPeerConnection()
+	pc, err := NewPeerConnection(opts.TCP)
 	if err != nil {
 		tb.Fatalf("sigtest: peer connection: %v", err)
 	}
@@ -75,9 +79,20 @@ func New(tb testing.TB, conn signaling.Conn, opts Options) *Client {
 		c.mu.Unlock()
 		c.Send(signaling.TypeCandidate, init)
 	})
-	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 		n := c.counter(t.StreamID(), t.Kind().String())
-		c.stopped.Add(1)
+		c.stopped.Add(2)
+		go func() {
+			// Reading the receiver's RTCP lets the report interceptor see the server's sender
+			// reports, so its receiver reports carry LSR/DLSR (the server's RTT measure).
+			defer c.stopped.Done()
+			buf := make([]byte, 1500)
+			for {
+				if _, _, err := r.Read(buf); err != nil {
+					return
+				}
+			}
+		}()
 		go func() {
 			defer c.stopped.Done()
 			buf := make([]byte, 1500)
@@ -100,9 +115,9 @@ func New(tb testing.TB, conn signaling.Conn, opts Options) *Client {
 	return c
 }
 
-// NewPeerConnection makes a pion peer connection restricted to loopback UDP, with the codecs
-// the server forwards and pion's default interceptors (NACK, reports).
-func NewPeerConnection() (*webrtc.PeerConnection, error) {
+// NewPeerConnection makes a pion peer connection restricted to loopback UDP (TCP if tcp), with
+// the codecs the server forwards and pion's default interceptors (NACK, reports).
+func NewPeerConnection(tcp bool) (*webrtc.PeerConnection, error) {
 	me := &webrtc.MediaEngine{}
 	if err := signaling.RegisterCodecs(me); err != nil {
 		return nil, err
@@ -113,7 +128,11 @@ func NewPeerConnection() (*webrtc.PeerConnection, error) {
 	}
 	se := webrtc.SettingEngine{}
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if tcp {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
+	} else {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
@@ -235,11 +254,24 @@ func (c *Client) startReader(conn signaling.Conn) {
 			}
 			switch env.Type {
 			case signaling.TypeOffer:
-				c.answer(env)
+				c.mu.Lock()
+				c.offered = true
+				c.mu.Unlock()
+				if !c.opts.NoAnswer {
+					c.Answer(env)
+				}
 			case signaling.TypeCandidate:
 				var init webrtc.ICECandidateInit
 				if err := json.Unmarshal(env.Data, &init); err == nil {
-					_ = c.PC.AddICECandidate(init)
+					c.mu.Lock()
+					held := c.offered
+					if held {
+						c.remote = append(c.remote, init)
+					}
+					c.mu.Unlock()
+					if !held {
+						_ = c.PC.AddICECandidate(init)
+					}
 				}
 			}
 			c.mu.Lock()
@@ -251,7 +283,8 @@ func (c *Client) startReader(conn signaling.Conn) {
 	}()
 }
 
-func (c *Client) answer(env signaling.Envelope) {
+// Answer applies an offer and sends the answer, then any candidates gathered meanwhile.
+func (c *Client) Answer(env signaling.Envelope) {
 	var d signaling.SDPData
 	if err := json.Unmarshal(env.Data, &d); err != nil {
 		c.tb.Errorf("sigtest: offer: %v", err)
@@ -261,6 +294,13 @@ func (c *Client) answer(env signaling.Envelope) {
 	c.answering = true
 	c.mu.Unlock()
 	err := c.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: d.SDP})
+	c.mu.Lock()
+	remote := c.remote
+	c.remote, c.offered = nil, false
+	c.mu.Unlock()
+	for _, r := range remote {
+		_ = c.PC.AddICECandidate(r)
+	}
 	var ans webrtc.SessionDescription
 	if err == nil {
 		ans, err = c.PC.CreateAnswer(nil)
@@ -356,6 +396,23 @@ func (c *Client) Joined() signaling.JoinedData {
 	return d
 }
 
+// FirstJoined returns the first joined message received (taken by Wait or not); it fails the
+// test if there is none.
+func (c *Client) FirstJoined() signaling.JoinedData {
+	c.tb.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.log {
+		if e.Type == signaling.TypeJoined {
+			var d signaling.JoinedData
+			Decode(c.tb, e, &d)
+			return d
+		}
+	}
+	c.tb.Fatal("sigtest: no joined message")
+	return signaling.JoinedData{}
+}
+
 // Decode reads env's data into v or fails the test.
 func Decode(tb testing.TB, env signaling.Envelope, v any) {
 	tb.Helper()
@@ -409,6 +466,13 @@ func (c *Client) Close() {
 	conn := c.conn
 	c.connMu.Unlock()
 	_ = conn.Close(1000, "")
+	// pion v3.3.6 races if a peer connection closes just as its ICE transport finishes
+	// starting: let a check in progress end first.
+	if c.PC.RemoteDescription() != nil {
+		for i := 0; i < 300 && (c.PC.ICEConnectionState() == webrtc.ICEConnectionStateNew || c.PC.ICEConnectionState() == webrtc.ICEConnectionStateChecking); i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 	_ = c.PC.Close()
 	c.stopped.Wait()
 }

@@ -1,0 +1,204 @@
+package signaling_test
+
+import (
+	"testing"
+	"time"
+
+	"careway/models"
+	"careway/signaling"
+	"careway/signaling/sigtest"
+)
+
+// admitted joins a clinician and a patient (both publishing) and admits the patient.
+func admittedPair(t *testing.T, h *testHub, call string) (doc, pat *sigtest.Client, docID, patID string) {
+	t.Helper()
+	doc = h.join(models.CallID(call), clinician, sigtest.Options{Publish: true})
+	docID = doc.Joined().ParticipantID
+	pat = h.join(models.CallID(call), patient, sigtest.Options{Publish: true})
+	patID = pat.Joined().ParticipantID
+	doc.Send(signaling.TypeAdmit, signaling.TargetData{ParticipantID: patID})
+	pat.Wait(signaling.TypeAdmitted, 5*time.Second)
+	eventually(t, 10*time.Second, "media both ways", func() bool {
+		return doc.Received(patID, "video") > 3 && pat.Received(docID, "video") > 3
+	})
+	return doc, pat, docID, patID
+}
+
+func TestThreePartyCallWithGuest(t *testing.T) {
+	h := newTestHub(t)
+	doc, pat, docID, patID := admittedPair(t, h, "call-3")
+	g := h.join("call-3", guest, sigtest.Options{Publish: true})
+	gj := g.Joined()
+	if gj.Admitted || len(gj.Participants) != 1 {
+		t.Fatalf("waiting guest joined = %+v; want not admitted, seeing only itself", gj)
+	}
+	// The patient must not learn of the waiting guest.
+	doc.Wait(signaling.TypeParticipantJoined, 5*time.Second)
+	doc.Send(signaling.TypeAdmit, signaling.TargetData{ParticipantID: gj.ParticipantID})
+	ad := decode[signaling.AdmittedData](t, g, signaling.TypeAdmitted)
+	if len(ad.Participants) != 3 {
+		t.Fatalf("admitted guest sees %d participants, want 3", len(ad.Participants))
+	}
+	pj := decode[signaling.ParticipantEvent](t, pat, signaling.TypeParticipantJoined)
+	if pj.Participant.ID != gj.ParticipantID {
+		t.Fatalf("patient told of %s, want the guest %s", pj.Participant.ID, gj.ParticipantID)
+	}
+	clients := map[string]*sigtest.Client{docID: doc, patID: pat, gj.ParticipantID: g}
+	eventually(t, 15*time.Second, "everyone receives everyone's audio and video", func() bool {
+		for id, c := range clients {
+			for from := range clients {
+				if from != id && (c.Received(from, "audio") < 3 || c.Received(from, "video") < 3) {
+					return false
+				}
+			}
+		}
+		return true
+	})
+}
+
+func TestWaitingPatientReceivesNothingUntilAdmitted(t *testing.T) {
+	h := newTestHub(t)
+	doc := h.join("call-w", clinician, sigtest.Options{Publish: true})
+	docID := doc.Joined().ParticipantID
+	g := h.join("call-w", guest, sigtest.Options{Publish: true}) // admitted first, so media is flowing
+	gID := g.Joined().ParticipantID
+	doc.Send(signaling.TypeAdmit, signaling.TargetData{ParticipantID: gID})
+	eventually(t, 10*time.Second, "clinician and guest media", func() bool { return g.Received(docID, "video") > 3 })
+
+	pat := h.join("call-w", patient, sigtest.Options{Publish: true})
+	pj := pat.Joined()
+	if len(pj.Participants) != 1 || pj.Participants[0].ID != pj.ParticipantID {
+		t.Fatalf("waiting patient's roster = %+v; want only itself", pj.Participants)
+	}
+	time.Sleep(1500 * time.Millisecond) // others are sending all this time
+	if n := pat.ReceivedTotal(); n != 0 {
+		t.Fatalf("waiting patient received %d RTP packets, want 0", n)
+	}
+	if doc.Received(pj.ParticipantID, "audio")+g.Received(pj.ParticipantID, "audio") != 0 {
+		t.Fatal("a waiting patient's media reached someone")
+	}
+	if pat.Has(signaling.TypeOffer) || pat.Has(signaling.TypeParticipantJoined) {
+		t.Fatalf("waiting patient got %v; want no offer and no one else's arrival", pat.Types())
+	}
+	if _, ok := g.WaitFor(signaling.TypeParticipantJoined, 100*time.Millisecond); ok {
+		t.Fatal("admitted guest was told of the waiting patient")
+	}
+	if w := h.Waiting("call-w"); len(w) != 1 || w[0].ID != pj.ParticipantID {
+		t.Fatalf("Waiting = %+v", w)
+	}
+	doc.Send(signaling.TypeAdmit, signaling.TargetData{ParticipantID: pj.ParticipantID})
+	eventually(t, 10*time.Second, "admitted patient receives both", func() bool {
+		return pat.Received(docID, "video") > 3 && pat.Received(gID, "audio") > 3 && g.Received(pj.ParticipantID, "video") > 3
+	})
+	if w := h.Waiting("call-w"); len(w) != 0 {
+		t.Fatalf("Waiting after admit = %+v", w)
+	}
+}
+
+func TestResumeKeepsPlaceAndRestoresMedia(t *testing.T) {
+	h := newTestHub(t, func(p *signaling.Params) { p.Limits.ResumeGrace = 10 * time.Second })
+	doc, pat, docID, patID := admittedPair(t, h, "call-r")
+	pat.Drop()
+	up := decode[signaling.ParticipantEvent](t, doc, signaling.TypeParticipantUpdated)
+	for up.Participant.State != signaling.StateReconnecting {
+		up = decode[signaling.ParticipantEvent](t, doc, signaling.TypeParticipantUpdated)
+	}
+	if up.Participant.ID != patID {
+		t.Fatalf("reconnecting participant = %s, want %s", up.Participant.ID, patID)
+	}
+	h.resume(pat, "call-r", patient, patToken(t, pat))
+	rj := pat.Joined()
+	if !rj.Resumed || !rj.Admitted || rj.ParticipantID != patID {
+		t.Fatalf("resumed joined = %+v; want resumed, admitted, same id", rj)
+	}
+	pat.Wait(signaling.TypeOffer, 5*time.Second) // the ICE restart offer
+	before := pat.Received(docID, "video")
+	beforeDoc := doc.Received(patID, "video")
+	eventually(t, 10*time.Second, "media after resume", func() bool {
+		return pat.Received(docID, "video") > before+10 && doc.Received(patID, "video") > beforeDoc+10
+	})
+	if w := h.Waiting("call-r"); len(w) != 0 {
+		t.Fatalf("resumed patient is waiting again: %+v", w)
+	}
+}
+
+// patToken returns the resume token from the client's first joined message.
+func patToken(t *testing.T, c *sigtest.Client) string {
+	t.Helper()
+	return c.FirstJoined().ResumeToken
+}
+
+func TestGracePeriodRemovesParticipant(t *testing.T) {
+	h := newTestHub(t, func(p *signaling.Params) { p.Limits.ResumeGrace = 500 * time.Millisecond })
+	doc, pat, _, patID := admittedPair(t, h, "call-g")
+	token := patToken(t, pat)
+	pat.Drop()
+	left := decode[signaling.LeftData](t, doc, signaling.TypeParticipantLeft)
+	if left.ParticipantID != patID || left.Reason != signaling.LeftTimeout {
+		t.Fatalf("left = %+v, want %s timeout", left, patID)
+	}
+	server, client := sigtest.Pipe()
+	go func() { _ = h.Join(t.Context(), "call-g", patient, server) }()
+	late := sigtest.New(t, client, sigtest.Options{ResumeToken: token})
+	e := decode[signaling.ErrorData](t, late, signaling.TypeError)
+	if e.Code != signaling.ErrResumeExpired {
+		t.Fatalf("late resume error = %+v", e)
+	}
+	<-client.Closed()
+	if got := client.CloseCode(); got != signaling.CloseResumeExpired {
+		t.Fatalf("close code = %d, want %d", got, signaling.CloseResumeExpired)
+	}
+}
+
+func TestResumeTokenIsBoundToThePerson(t *testing.T) {
+	h := newTestHub(t)
+	_, pat, _, _ := admittedPair(t, h, "call-b")
+	token := patToken(t, pat)
+	server, client := sigtest.Pipe()
+	go func() { _ = h.Join(t.Context(), "call-b", guest, server) }()
+	thief := sigtest.New(t, client, sigtest.Options{ResumeToken: token})
+	if e := decode[signaling.ErrorData](t, thief, signaling.TypeError); e.Code != signaling.ErrResumeExpired {
+		t.Fatalf("someone else's token: error = %+v", e)
+	}
+}
+
+func TestPreCallCheckEchoesMedia(t *testing.T) {
+	h := newTestHub(t)
+	server, client := sigtest.Pipe()
+	go func() { _ = h.Check(t.Context(), patient, server) }()
+	c := sigtest.New(t, client, sigtest.Options{Publish: true})
+	j := c.Joined()
+	if !j.Check || !j.Admitted {
+		t.Fatalf("check joined = %+v", j)
+	}
+	eventually(t, 10*time.Second, "own media echoed", func() bool {
+		return c.Received(j.ParticipantID, "audio") > 10 && c.Received(j.ParticipantID, "video") > 10
+	})
+	var res signaling.CheckResultData
+	eventually(t, 10*time.Second, "a check result with bitrate and RTT", func() bool {
+		env, ok := c.WaitFor(signaling.TypeCheckResult, 2*time.Second)
+		if !ok {
+			return false
+		}
+		sigtest.Decode(t, env, &res)
+		return res.UpKbps > 0 && res.DownKbps > 0 && res.RTTMs > 0 && res.AudioPackets > 0 && res.VideoPackets > 0
+	})
+	if res.UpLossPct != 0 {
+		t.Errorf("loss on loopback = %v%%, want 0", res.UpLossPct)
+	}
+}
+
+func TestICEOverTCP(t *testing.T) {
+	h := newTestHub(t, func(p *signaling.Params) { p.Network.UDPPort, p.Network.TCPPort = -1, 0 })
+	if h.TCPAddr() == nil {
+		t.Fatal("no TCP listener")
+	}
+	doc := h.join("call-t", clinician, sigtest.Options{Publish: true, TCP: true})
+	docID := doc.Joined().ParticipantID
+	g := h.join("call-t", guest, sigtest.Options{Publish: true, TCP: true})
+	gID := g.Joined().ParticipantID
+	doc.Send(signaling.TypeAdmit, signaling.TargetData{ParticipantID: gID})
+	eventually(t, 15*time.Second, "media over TCP", func() bool {
+		return doc.Received(gID, "video") > 3 && g.Received(docID, "audio") > 3
+	})
+}
