@@ -476,3 +476,38 @@ func TestCancelSessionFlagsRebooking(t *testing.T) {
 		t.Fatalf("again: %v %d", err, flagged)
 	}
 }
+
+// A video appointment gets its call, once, ready for the waiting room; a face-to-face one none.
+func TestVideoAppointmentGetsCall(t *testing.T) {
+	f := newFixture(t)
+	calls := store.NewCallStore(f.db)
+	f.svc = booking.New(booking.Params{Sessions: store.NewSessionStore(f.db), Slots: f.slots, Appointments: f.appts,
+		Policies: store.NewBookingPolicyStore(f.db), Calls: booking.StoreCalls{Calls: calls, Now: time.Now},
+		Now: func() time.Time { return time.Unix(0, f.clock.Load()).UTC() }})
+	ctx := context.Background()
+	req := booking.Request{ID: models.AppointmentID(models.NewID()), Patient: f.patient, SlotID: f.slot(0), Mode: models.ModeVideo}
+	a, _, err := f.svc.Book(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.CallID == "" {
+		t.Fatal("video appointment without a call")
+	}
+	c, err := calls.CallByID(ctx, a.CallID)
+	if err != nil || c.AppointmentID != a.ID || c.Status != models.CallOpen || c.PatientID != f.patient.ID || c.CreatedBy != "clin-1" {
+		t.Fatalf("call = %+v, %v", c, err)
+	}
+	again, err := booking.StoreCalls{Calls: calls, Now: time.Now}.CreateAppointmentCall(ctx, a)
+	if err != nil || again != a.CallID {
+		t.Fatalf("second call %s (%v), want the first %s", again, err, a.CallID)
+	}
+	b, err := f.book(f.other, 1, models.Adjustments{})
+	if err != nil || b.CallID != "" {
+		t.Fatalf("face-to-face appointment: call %q (%v)", b.CallID, err)
+	}
+	// Rescheduling a face-to-face appointment to video gives it a call.
+	moved, err := f.svc.Reschedule(ctx, b, f.other, f.slot(2), models.ModeVideo, booking.Actor{Practice: true})
+	if err != nil || moved.CallID == "" {
+		t.Fatalf("rescheduled to video: call %q (%v)", moved.CallID, err)
+	}
+}

@@ -181,7 +181,11 @@ func TestBookingPermissions(t *testing.T) {
 		t.Fatalf("booking = %+v", a)
 	}
 	h.do("POST", "/api/v1/appointments", w.adminA.token, bookBody(slot(1), w.patientA2.ID, nil)).want(t, 201)
-	h.do("POST", "/api/v1/appointments", w.staff1.token, bookBody(slot(2), w.resident1.ID, map[string]any{"mode": "video"})).want(t, 201)
+	var video models.Appointment
+	h.do("POST", "/api/v1/appointments", w.staff1.token, bookBody(slot(2), w.resident1.ID, map[string]any{"mode": "video"})).want(t, 201).decode(t, &video)
+	if video.CallID == "" {
+		t.Error("a video appointment has no call")
+	}
 	h.do("POST", "/api/v1/appointments", w.staff2.token, bookBody(slot(3), w.resident4.ID, nil)).want(t, 201)
 	// The slot is gone.
 	p := h.do("POST", "/api/v1/appointments", w.clinicianA.token, bookBody(slot(0), w.patientA2.ID, nil)).want(t, 409).problem(t)

@@ -31,7 +31,7 @@ func newBookingParts(cfg *Config, db *store.DB, log *slog.Logger) *bookingParts 
 	}
 	b.notifier = &booking.Notifier{Store: b.notifications, Deliver: d, Logger: log, Now: time.Now}
 	b.service = booking.New(booking.Params{Sessions: b.sessions, Slots: b.slots, Appointments: b.appointments, Policies: b.policies,
-		Notifier: b.notifier, Logger: log})
+		Notifier: b.notifier, Calls: booking.StoreCalls{Calls: store.NewCallStore(db), Now: time.Now}, Logger: log})
 	return b
 }
 
