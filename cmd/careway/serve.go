@@ -74,6 +74,13 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 
 	// Booking.
 	bk := newBookingParts(cfg, db, log)
+	if cfg.Demo {
+		n, err := seedDemoBooking(ctx, bk.service, bk.sessions, orgs, time.Now())
+		if err != nil {
+			return fmt.Errorf("demo sessions: %w", err)
+		}
+		log.Info("demo sessions published", "new", n)
+	}
 
 	app := handlers.NewApp(handlers.Params{
 		Sessions: bk.sessions, Slots: bk.slots, Appointments: bk.appointments, Policies: bk.policies,
