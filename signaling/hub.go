@@ -154,7 +154,7 @@ func (h *Hub) serve(ctx context.Context, conn Conn, join func(*session, JoinData
 	s := newSession(conn, h.p.Limits)
 	stop := context.AfterFunc(ctx, func() { s.closeNow(CloseGoingAway, "shutting down") })
 	defer stop()
-	defer func() { <-s.wrote }()
+	defer s.waitWriter()
 	defer s.closeNow(CloseNormal, "")
 	var p *participant
 	for {

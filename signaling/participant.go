@@ -44,8 +44,8 @@ type participant struct {
 	inboxMu  sync.Mutex
 	inbox    []event
 	finished bool
-	wake     chan struct{}
-	done     chan struct{} // closed when run has returned and everything is released
+	running  bool          // a goroutine is draining the inbox (it exits when the inbox is empty)
+	done     chan struct{} // closed when the participant has quit and everything is released
 
 	pcMu sync.Mutex
 	pc   *webrtc.PeerConnection
@@ -100,15 +100,17 @@ type event struct {
 func newParticipant(r *room, who Identity, s *session) *participant {
 	p := &participant{
 		room: r, id: newID(), who: who, token: newToken(), state: StateConnecting, sess: s,
-		wake: make(chan struct{}, 1), done: make(chan struct{}), downs: map[*pubTrack]*downTrack{},
+		done: make(chan struct{}), downs: map[*pubTrack]*downTrack{},
 	}
 	p.log = r.hub.log.With("call", string(r.call), "participant", p.id, "role", string(who.Role))
 	p.downList.Store(&[]*downTrack{})
 	return p
 }
 
-// post queues an event for the participant's goroutine. It never blocks, so pion callbacks
-// and other participants may call it.
+// post queues an event for the participant's goroutine, starting it if none is running. It
+// never blocks, so pion callbacks and other participants may call it. An idle participant (a
+// patient in the waiting room) has no goroutine at all, which is what lets one server hold
+// thousands of them.
 func (p *participant) post(e event) {
 	p.inboxMu.Lock()
 	if p.finished {
@@ -116,10 +118,11 @@ func (p *participant) post(e event) {
 		return
 	}
 	p.inbox = append(p.inbox, e)
+	start := !p.running
+	p.running = true
 	p.inboxMu.Unlock()
-	select {
-	case p.wake <- struct{}{}:
-	default:
+	if start {
+		go p.run()
 	}
 }
 
@@ -153,18 +156,24 @@ func (p *participant) peer() *webrtc.PeerConnection {
 	return p.pc
 }
 
-// run is the participant's goroutine.
+// run handles events, one at a time and in order, until the inbox is empty or the participant
+// has quit. At most one run is active for a participant at any time.
 func (p *participant) run() {
-	defer p.room.hub.wg.Done()
-	defer close(p.done)
 	for {
-		<-p.wake
 		p.inboxMu.Lock()
 		evs := p.inbox
 		p.inbox = nil
+		if len(evs) == 0 {
+			p.running = false
+			p.inboxMu.Unlock()
+			return
+		}
 		p.inboxMu.Unlock()
 		for _, e := range evs {
 			if p.handle(e) {
+				// quit set finished, so no new run starts; the wait group was taken in room.add.
+				close(p.done)
+				p.room.hub.wg.Done()
 				return
 			}
 		}

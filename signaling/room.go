@@ -32,11 +32,18 @@ type room struct {
 }
 
 func newRoom(h *Hub, call models.CallID, check bool) *room {
-	r := &room{hub: h, call: call, check: check, members: map[string]*participant{}, started: h.p.Clock(), stopTick: make(chan struct{})}
-	r.ticker = time.NewTicker(h.p.Limits.QualityInterval)
-	h.wg.Add(1)
+	return &room{hub: h, call: call, check: check, members: map[string]*participant{}, started: h.p.Clock(), stopTick: make(chan struct{})}
+}
+
+// startTickingLocked starts the quality ticker once the room has someone to report to (a
+// clinician, or the client of a check room): a room of waiting patients costs no goroutine.
+func (r *room) startTickingLocked() {
+	if r.ticker != nil {
+		return
+	}
+	r.ticker = time.NewTicker(r.hub.p.Limits.QualityInterval)
+	r.hub.wg.Add(1)
 	go r.tick()
-	return r
 }
 
 // add puts a new participant in the room. It returns nil and an error code if it cannot.
@@ -55,8 +62,10 @@ func (r *room) add(who Identity, s *session, jd JoinData) (*participant, string)
 	p.joinedAt = r.hub.p.Clock()
 	r.members[p.id] = p
 	r.order = append(r.order, p)
-	r.hub.wg.Add(1)
-	go p.run()
+	r.hub.wg.Add(1) // released when the participant quits
+	if who.Role == RoleClinician || r.check {
+		r.startTickingLocked()
+	}
 	p.post(event{kind: evJoined})
 	r.broadcastLocked(p, TypeParticipantJoined, ParticipantEvent{r.infoLocked(p)})
 	return p, ""

@@ -7,14 +7,20 @@ import (
 	"time"
 )
 
-// session is one signaling socket: the reader is the goroutine in Hub.Join, the writer is
-// session.writeLoop. A participant outlives its sessions when it resumes on a new socket.
+// session is one signaling socket: the reader is the goroutine in Hub.Join; the writer is a
+// goroutine started when a message is queued and ended when the queue is empty, so an idle
+// socket (a patient in the waiting room) holds no writer goroutine and no queue. A participant
+// outlives its sessions when it resumes on a new socket.
 type session struct {
 	conn  Conn
-	out   chan outMsg
-	done  chan struct{} // closed when the socket is closing
-	wrote chan struct{} // closed when writeLoop has returned
-	once  sync.Once
+	limit int // messages queued before the client is disconnected as too slow
+
+	mu      sync.Mutex // guards queue, writing, and the closing of done
+	queue   []outMsg
+	writing bool
+	wrote   sync.WaitGroup // the writer goroutine, while it runs
+	done    chan struct{}  // closed when the socket is closing
+	once    sync.Once
 
 	// Rate limit (reader goroutine only).
 	tokens   float64
@@ -33,32 +39,67 @@ type outMsg struct {
 }
 
 func newSession(conn Conn, l Limits) *session {
-	s := &session{
-		conn: conn, out: make(chan outMsg, l.SendQueue), done: make(chan struct{}), wrote: make(chan struct{}),
+	return &session{
+		conn: conn, limit: l.SendQueue, done: make(chan struct{}),
 		tokens: float64(l.MessageBurst), perSec: l.MessagesPerSec, burst: float64(l.MessageBurst), maxBytes: l.MaxMessageBytes,
 	}
-	go s.writeLoop()
-	return s
 }
 
+// enqueue queues m and starts the writer if it is not running. It returns false if the queue
+// is full; a message for a closing socket is dropped.
+func (s *session) enqueue(m outMsg) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.done:
+		return true
+	default:
+	}
+	if len(s.queue) >= s.limit {
+		return false
+	}
+	s.queue = append(s.queue, m)
+	if !s.writing {
+		s.writing = true
+		s.wrote.Add(1)
+		go s.writeLoop()
+	}
+	return true
+}
+
+// writeLoop writes queued messages in order until the queue is empty or the socket closes.
 func (s *session) writeLoop() {
-	defer close(s.wrote)
+	defer s.wrote.Done()
 	for {
+		s.mu.Lock()
+		closing := false
 		select {
-		case m := <-s.out:
-			if m.close {
-				s.closeNow(m.code, m.why)
-				return
-			}
-			if err := s.conn.WriteMessage(m.data); err != nil {
-				s.closeNow(CloseInternal, "write failed")
-				return
-			}
 		case <-s.done:
+			closing = true
+		default:
+		}
+		if closing || len(s.queue) == 0 {
+			s.writing = false
+			s.queue = nil
+			s.mu.Unlock()
 			return
+		}
+		m := s.queue[0]
+		s.queue[0] = outMsg{}
+		s.queue = s.queue[1:]
+		s.mu.Unlock()
+		if m.close {
+			s.closeNow(m.code, m.why)
+			continue // finds done closed and ends
+		}
+		if err := s.conn.WriteMessage(m.data); err != nil {
+			s.closeNow(CloseInternal, "write failed")
 		}
 	}
 }
+
+// waitWriter waits until no writer goroutine runs; call after closeNow.
+func (s *session) waitWriter() { s.wrote.Wait() }
 
 // send queues one message. A client too slow to take its messages is disconnected rather than
 // allowed to hold memory; it may resume.
@@ -71,10 +112,7 @@ func (s *session) send(typ string, data any) {
 }
 
 func (s *session) sendRaw(b []byte) {
-	select {
-	case <-s.done:
-	case s.out <- outMsg{data: b}:
-	default:
+	if !s.enqueue(outMsg{data: b}) {
 		s.closeNow(ClosePolicy, "too slow")
 	}
 }
@@ -85,18 +123,17 @@ func (s *session) sendError(code, msg, forType string) {
 
 // closeAfter writes what is queued, then closes the socket with code.
 func (s *session) closeAfter(code int, why string) {
-	select {
-	case <-s.done:
-	case s.out <- outMsg{close: true, code: code, why: why}:
-	default:
+	if !s.enqueue(outMsg{close: true, code: code, why: why}) {
 		s.closeNow(code, why)
 	}
 }
 
-// closeNow closes the socket at once.
+// closeNow closes the socket at once. No writer starts after it.
 func (s *session) closeNow(code int, why string) {
 	s.once.Do(func() {
+		s.mu.Lock()
 		close(s.done)
+		s.mu.Unlock()
 		_ = s.conn.Close(code, why)
 	})
 }

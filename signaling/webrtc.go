@@ -30,6 +30,11 @@ func newMedia(n Network, log *slog.Logger) (*media, error) {
 	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AEAD_AES_256_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.DisableActiveTCP(true)
+	// The server has only host candidates, so waiting for a "better" remote candidate type before
+	// nominating buys nothing; pion's defaults (prflx 1 s, srflx 500 ms) delayed one call in six
+	// by a second (docs/benchmarks.md, media).
+	se.SetPrflxAcceptanceMinWait(0)
+	se.SetSrflxAcceptanceMinWait(0)
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
 	var listenIP net.IP
 	if n.ListenIP != "" {
