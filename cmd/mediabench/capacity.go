@@ -275,9 +275,9 @@ func (r stepResult) String() string {
 	if r.failed {
 		return fmt.Sprintf("%-6s calls=%-4d FAILED: %v", r.target, r.calls, r.err)
 	}
-	return fmt.Sprintf("%-6s calls=%-4d fwd=%7.0f pkt/s loss=%6.3f%% delay p50=%5.2fms p99=%6.2fms server=%5.2f µs/pkt %.1f allocs/pkt (%.2f cores, rss %d MB) gen=%.2f cores machine=%3.0f%%%s lag=%d errs=%d offers=%d setup=%s",
+	return fmt.Sprintf("%-6s calls=%-4d fwd=%7.0f pkt/s loss=%6.3f%% delay p50=%5.2fms p99=%6.2fms server=%5.2f µs/pkt %.1f allocs/pkt %.2f switches/pkt (%.2f cores, rss %d MB) gen=%.2f cores machine=%3.0f%%%s lag=%d errs=%d offers=%d setup=%s",
 		r.target, r.calls, float64(r.forwarded)/r.use.wall.Seconds(), 100*r.loss,
-		ms(r.p50), ms(r.p99), r.usPerPacket, float64(r.mallocs)/max(1, float64(r.forwarded)), r.serverCores, r.serverRSS>>20, r.genCores,
+		ms(r.p50), ms(r.p99), r.usPerPacket, float64(r.mallocs)/max(1, float64(r.forwarded)), float64(r.use.switches)/max(1, float64(r.forwarded)), r.serverCores, r.serverRSS>>20, r.genCores,
 		100*r.use.machineBusy, map[bool]string{true: " SATURATED", false: ""}[r.saturated],
 		r.lag, r.errs, r.offers, r.setupTime.Round(time.Millisecond))
 }
@@ -314,15 +314,15 @@ func runCapacity(ctx context.Context, cfg capacityConfig) error {
 		}
 	}
 	fmt.Fprintln(cfg.out, "\nmedians:")
-	fmt.Fprintln(cfg.out, "| calls | target | runs | fwd pkt/s | loss | delay p50 | delay p99 | server µs/pkt | server allocs/pkt | server cores | machine busy |")
-	fmt.Fprintln(cfg.out, "|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(cfg.out, "| calls | target | runs | fwd pkt/s | loss | delay p50 | delay p99 | server µs/pkt | server allocs/pkt | server thread switches/pkt | server cores | machine busy |")
+	fmt.Fprintln(cfg.out, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, n := range cfg.calls {
 		for _, t := range cfg.targets {
 			rs := ok(all[t][n])
 			if len(rs) == 0 {
 				continue
 			}
-			fmt.Fprintf(cfg.out, "| %d | %s | %d | %.0f | %.3f %% | %.2f ms | %.2f ms | %.2f | %.1f | %.2f | %.0f %% |\n",
+			fmt.Fprintf(cfg.out, "| %d | %s | %d | %.0f | %.3f %% | %.2f ms | %.2f ms | %.2f | %.1f | %.2f | %.2f | %.0f %% |\n",
 				n, t, len(rs),
 				median(rs, func(r stepResult) float64 { return float64(r.forwarded) / r.use.wall.Seconds() }),
 				median(rs, func(r stepResult) float64 { return 100 * r.loss }),
@@ -330,12 +330,18 @@ func runCapacity(ctx context.Context, cfg capacityConfig) error {
 				median(rs, func(r stepResult) float64 { return ms(r.p99) }),
 				median(rs, func(r stepResult) float64 { return r.usPerPacket }),
 				median(rs, func(r stepResult) float64 { return float64(r.mallocs) / max(1, float64(r.forwarded)) }),
+				median(rs, func(r stepResult) float64 { return float64(r.use.switches) / max(1, float64(r.forwarded)) }),
 				median(rs, func(r stepResult) float64 { return r.serverCores }),
 				median(rs, func(r stepResult) float64 { return 100 * r.use.machineBusy }))
 		}
+		if d, s := ok(all["direct"][n]), ok(all["sfu"][n]); len(d) > 0 && len(s) > 0 {
+			fmt.Fprintf(cfg.out, "| %d | delay the SFU adds (sfu − direct, medians) | | | | %.2f ms | %.2f ms | | | | | |\n", n,
+				median(s, func(r stepResult) float64 { return ms(r.p50) })-median(d, func(r stepResult) float64 { return ms(r.p50) }),
+				median(s, func(r stepResult) float64 { return ms(r.p99) })-median(d, func(r stepResult) float64 { return ms(r.p99) }))
+		}
 		for _, t := range cfg.targets {
-			if t != "relay" && len(ok(all["relay"][n])) > 0 && len(ok(all[t][n])) > 0 {
-				fmt.Fprintf(cfg.out, "| %d | %s/relay (same-run ratio, median) | | | | | | %.2f × | | | |\n", n, t,
+			if t != "relay" && t != "direct" && len(ok(all["relay"][n])) > 0 && len(ok(all[t][n])) > 0 {
+				fmt.Fprintf(cfg.out, "| %d | %s/relay (same-run ratio, median) | | | | | | %.2f × | | | | |\n", n, t,
 					medianRatio(all[t][n], all["relay"][n]))
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -94,6 +95,7 @@ func machineTicks() (busy, total int64) {
 type snapshot struct {
 	at          time.Time
 	server      time.Duration
+	switches    int64 // context switches of the server's threads
 	self        time.Duration
 	busy, total int64
 }
@@ -103,6 +105,7 @@ func takeSnapshot(serverPID int) (snapshot, error) {
 	var err error
 	if serverPID > 0 {
 		s.server, err = procCPU(serverPID)
+		s.switches = procSwitches(serverPID)
 	}
 	s.busy, s.total = machineTicks()
 	return s, err
@@ -112,12 +115,13 @@ func takeSnapshot(serverPID int) (snapshot, error) {
 type cpuUse struct {
 	wall        time.Duration
 	server      time.Duration // CPU time of the server process
+	switches    int64         // context switches of the server's threads
 	self        time.Duration // CPU time of this load generator
 	machineBusy float64       // fraction of the whole machine (all cores) that was busy
 }
 
 func between(a, b snapshot) cpuUse {
-	u := cpuUse{wall: b.at.Sub(a.at), server: b.server - a.server, self: b.self - a.self}
+	u := cpuUse{wall: b.at.Sub(a.at), server: b.server - a.server, self: b.self - a.self, switches: b.switches - a.switches}
 	if dt := b.total - a.total; dt > 0 {
 		u.machineBusy = float64(b.busy-a.busy) / float64(dt)
 	}
@@ -247,4 +251,28 @@ func saveURL(u, path string) error {
 	}
 	_, err = io.Copy(f, resp.Body)
 	return errors.Join(err, f.Close())
+}
+
+// procSwitches returns the context switches (voluntary + involuntary) of every thread of pid:
+// a thread sleeping and waking again, which on a forwarding path means goroutine hand-offs that
+// found no running thread to take them.
+func procSwitches(pid int) int64 {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	var n int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if rest, ok := strings.CutPrefix(line, "voluntary_ctxt_switches:"); ok {
+				v, _ := strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
+				n += v
+			} else if rest, ok := strings.CutPrefix(line, "nonvoluntary_ctxt_switches:"); ok {
+				v, _ := strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
+				n += v
+			}
+		}
+	}
+	return n
 }
