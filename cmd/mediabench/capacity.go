@@ -89,13 +89,20 @@ func (cs *callSet) close() {
 type dialer func(ctx context.Context, cfg capacityConfig, calls int, clk clock, win *window) (*callSet, error)
 
 var dialers = map[string]dialer{
-	"relay":  dialRelayCalls,
-	"direct": dialDirectCalls,
-	"sfu":    dialSFUCalls,
+	"relay":      dialRelayCalls(false),
+	"srtp-relay": dialRelayCalls(true),
+	"direct":     dialDirectCalls,
+	"sfu":        dialSFUCalls,
 }
 
-func dialRelayCalls(ctx context.Context, cfg capacityConfig, calls int, clk clock, win *window) (*callSet, error) {
-	srv, err := startChild(cfg.log, "", "serve-relay", "-addr", "127.0.0.1:0", "-sockbuf", strconv.Itoa(cfg.sockBuf))
+func dialRelayCalls(withSRTP bool) dialer {
+	return func(ctx context.Context, cfg capacityConfig, calls int, clk clock, win *window) (*callSet, error) {
+		return relayCalls(ctx, cfg, withSRTP, calls, clk, win)
+	}
+}
+
+func relayCalls(ctx context.Context, cfg capacityConfig, withSRTP bool, calls int, clk clock, win *window) (*callSet, error) {
+	srv, err := startChild(cfg.log, "", "serve-relay", "-addr", "127.0.0.1:0", "-sockbuf", strconv.Itoa(cfg.sockBuf), "-srtp="+strconv.FormatBool(withSRTP))
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +113,7 @@ func dialRelayCalls(ctx context.Context, cfg capacityConfig, calls int, clk cloc
 				cs.close()
 				return nil, ctx.Err()
 			}
-			c, err := dialRelay(srv.addr, uint32(i), clk, win)
+			c, err := dialRelay(srv.addr, uint32(i), withSRTP, clk, win)
 			if err != nil {
 				cs.close()
 				return nil, err

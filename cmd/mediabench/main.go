@@ -43,7 +43,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	switch args[0] {
 	case "capacity":
-		targets := fs.String("targets", "relay,sfu", "comma-separated: relay (bare UDP relay), sfu (Careway's signaling package), sfu@PATH (the SFU of another mediabench build, for A/B), direct (pion peers with no server)")
+		targets := fs.String("targets", "relay,sfu", "comma-separated: relay (bare UDP relay), srtp-relay (the relay decrypting and re-encrypting SRTP in its one goroutine), sfu (Careway's signaling package), sfu@PATH (the SFU of another mediabench build, for A/B), direct (pion peers with no server)")
 		calls := fs.String("calls", "25,50,100,150", "rising numbers of two-party calls")
 		runs := fs.Int("runs", 3, "repetitions of the whole ramp")
 		warmup := fs.Duration("warmup", 2*time.Second, "traffic before measuring")
@@ -96,10 +96,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "serve-relay":
 		addr := fs.String("addr", "127.0.0.1:0", "UDP listen address")
 		sockBuf := fs.Int("sockbuf", 4<<20, "socket buffer bytes")
+		withSRTP := fs.Bool("srtp", false, "decrypt and re-encrypt every packet (AES-128-GCM)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		return serveRelay(*addr, *sockBuf)
+		return serveRelay(*addr, *sockBuf, *withSRTP)
 	default:
 		return fmt.Errorf("unknown command %q; %s", args[0], usage)
 	}
