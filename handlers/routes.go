@@ -109,6 +109,7 @@ func (s *server) routes(app *fiber.App, p Params) {
 	api.Post("/appointments/:appointmentId/reschedule", s.handleAppointmentReschedule)
 	api.Post("/appointments/:appointmentId/attendance", s.handleAppointmentAttendance)
 	api.Get("/patients/:patientId/appointments", s.handlePatientAppointments)
+	api.Get("/care-homes/:careHomeId/dashboard", s.handleCareHomeDashboard)
 	api.Get("/me/notifications", s.handleNotificationList)
 	api.Post("/me/notifications/:notificationId/read", s.handleNotificationRead)
 
