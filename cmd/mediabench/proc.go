@@ -96,12 +96,13 @@ type snapshot struct {
 	at          time.Time
 	server      time.Duration
 	switches    int64 // context switches of the server's threads
+	rcvbufDrops int64 // UDP datagrams the kernel dropped for a full receive buffer (machine-wide)
 	self        time.Duration
 	busy, total int64
 }
 
 func takeSnapshot(serverPID int) (snapshot, error) {
-	s := snapshot{at: time.Now(), self: selfCPU()}
+	s := snapshot{at: time.Now(), self: selfCPU(), rcvbufDrops: udpRcvbufErrors()}
 	var err error
 	if serverPID > 0 {
 		s.server, err = procCPU(serverPID)
@@ -116,12 +117,13 @@ type cpuUse struct {
 	wall        time.Duration
 	server      time.Duration // CPU time of the server process
 	switches    int64         // context switches of the server's threads
+	rcvbufDrops int64         // UDP receive-buffer drops on the machine
 	self        time.Duration // CPU time of this load generator
 	machineBusy float64       // fraction of the whole machine (all cores) that was busy
 }
 
 func between(a, b snapshot) cpuUse {
-	u := cpuUse{wall: b.at.Sub(a.at), server: b.server - a.server, self: b.self - a.self, switches: b.switches - a.switches}
+	u := cpuUse{wall: b.at.Sub(a.at), server: b.server - a.server, self: b.self - a.self, switches: b.switches - a.switches, rcvbufDrops: b.rcvbufDrops - a.rcvbufDrops}
 	if dt := b.total - a.total; dt > 0 {
 		u.machineBusy = float64(b.busy-a.busy) / float64(dt)
 	}
@@ -275,4 +277,32 @@ func procSwitches(pid int) int64 {
 		}
 	}
 	return n
+}
+
+// udpRcvbufErrors returns the machine's count of UDP datagrams dropped because a socket's
+// receive buffer was full (RcvbufErrors in /proc/net/snmp; the whole machine, all sockets).
+func udpRcvbufErrors() int64 {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return 0
+	}
+	var names []string
+	for _, line := range strings.Split(string(b), "\n") {
+		rest, ok := strings.CutPrefix(line, "Udp: ")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if names == nil {
+			names = f
+			continue
+		}
+		for i, n := range names {
+			if n == "RcvbufErrors" && i < len(f) {
+				v, _ := strconv.ParseInt(f[i], 10, 64)
+				return v
+			}
+		}
+	}
+	return 0
 }
