@@ -282,11 +282,11 @@ func (r stepResult) String() string {
 	if r.failed {
 		return fmt.Sprintf("%-6s calls=%-4d FAILED: %v", r.target, r.calls, r.err)
 	}
-	return fmt.Sprintf("%-6s calls=%-4d fwd=%7.0f pkt/s loss=%6.3f%% delay p50=%5.2fms p99=%6.2fms server=%5.2f µs/pkt %.1f allocs/pkt %.2f switches/pkt (%.2f cores, rss %d MB) gen=%.2f cores machine=%3.0f%%%s lag=%d errs=%d offers=%d rcvbuf-drops=%d setup=%s",
+	return fmt.Sprintf("%-6s calls=%-4d fwd=%7.0f pkt/s loss=%6.3f%% delay p50=%5.2fms p99=%6.2fms server=%5.2f µs/pkt %.1f allocs/pkt %.2f switches/pkt (%.2f cores, rss %d MB) gen=%.2f cores machine=%3.0f%%%s lag=%d errs=%d offers=%d udp-drops server=%d clients=%d machine=%d setup=%s",
 		r.target, r.calls, float64(r.forwarded)/r.use.wall.Seconds(), 100*r.loss,
 		ms(r.p50), ms(r.p99), r.usPerPacket, float64(r.mallocs)/max(1, float64(r.forwarded)), float64(r.use.switches)/max(1, float64(r.forwarded)), r.serverCores, r.serverRSS>>20, r.genCores,
 		100*r.use.machineBusy, map[bool]string{true: " SATURATED", false: ""}[r.saturated],
-		r.lag, r.errs, r.offers, r.use.rcvbufDrops, r.setupTime.Round(time.Millisecond))
+		r.lag, r.errs, r.offers, r.use.serverDrops, r.use.selfDrops, r.use.rcvbufDrops, r.setupTime.Round(time.Millisecond))
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -97,16 +97,19 @@ type snapshot struct {
 	server      time.Duration
 	switches    int64 // context switches of the server's threads
 	rcvbufDrops int64 // UDP datagrams the kernel dropped for a full receive buffer (machine-wide)
+	serverDrops int64 // of which on the server's sockets
+	selfDrops   int64 // of which on this load generator's sockets
 	self        time.Duration
 	busy, total int64
 }
 
 func takeSnapshot(serverPID int) (snapshot, error) {
-	s := snapshot{at: time.Now(), self: selfCPU(), rcvbufDrops: udpRcvbufErrors()}
+	s := snapshot{at: time.Now(), self: selfCPU(), rcvbufDrops: udpRcvbufErrors(), selfDrops: udpDrops(os.Getpid())}
 	var err error
 	if serverPID > 0 {
 		s.server, err = procCPU(serverPID)
 		s.switches = procSwitches(serverPID)
+		s.serverDrops = udpDrops(serverPID)
 	}
 	s.busy, s.total = machineTicks()
 	return s, err
@@ -118,12 +121,15 @@ type cpuUse struct {
 	server      time.Duration // CPU time of the server process
 	switches    int64         // context switches of the server's threads
 	rcvbufDrops int64         // UDP receive-buffer drops on the machine
+	serverDrops int64         // UDP drops on the server's sockets
+	selfDrops   int64         // UDP drops on the load generator's sockets
 	self        time.Duration // CPU time of this load generator
 	machineBusy float64       // fraction of the whole machine (all cores) that was busy
 }
 
 func between(a, b snapshot) cpuUse {
-	u := cpuUse{wall: b.at.Sub(a.at), server: b.server - a.server, self: b.self - a.self, switches: b.switches - a.switches, rcvbufDrops: b.rcvbufDrops - a.rcvbufDrops}
+	u := cpuUse{wall: b.at.Sub(a.at), server: b.server - a.server, self: b.self - a.self, switches: b.switches - a.switches, rcvbufDrops: b.rcvbufDrops - a.rcvbufDrops,
+		serverDrops: b.serverDrops - a.serverDrops, selfDrops: b.selfDrops - a.selfDrops}
 	if dt := b.total - a.total; dt > 0 {
 		u.machineBusy = float64(b.busy-a.busy) / float64(dt)
 	}
@@ -305,4 +311,31 @@ func udpRcvbufErrors() int64 {
 		}
 	}
 	return 0
+}
+
+// udpDrops returns the datagrams the kernel dropped on the UDP sockets process pid holds
+// (the drops column of /proc/net/udp for the socket inodes among /proc/PID/fd).
+func udpDrops(pid int) int64 {
+	fds, _ := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", pid))
+	inodes := map[string]bool{}
+	for _, fd := range fds {
+		if l, err := os.Readlink(fd); err == nil {
+			if in, ok := strings.CutPrefix(l, "socket:["); ok {
+				inodes[strings.TrimSuffix(in, "]")] = true
+			}
+		}
+	}
+	b, err := os.ReadFile("/proc/net/udp")
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) >= 13 && inodes[f[9]] {
+			v, _ := strconv.ParseInt(f[len(f)-1], 10, 64)
+			n += v
+		}
+	}
+	return n
 }
