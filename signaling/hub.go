@@ -89,7 +89,7 @@ func (h *Hub) Join(ctx context.Context, call models.CallID, who Identity, conn C
 			r := h.existingRoom(call)
 			var p *participant
 			if r != nil {
-				p = r.resume(jd.ResumeToken, who, s)
+				p = r.resume(jd.ResumeToken, who, s, jd.NewPeer)
 			}
 			if p == nil {
 				s.sendError(ErrResumeExpired, "the resume token is unknown or expired; join again", TypeJoin)

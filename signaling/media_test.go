@@ -202,3 +202,21 @@ func TestICEOverTCP(t *testing.T) {
 		return doc.Received(gID, "video") > 3 && g.Received(docID, "audio") > 3
 	})
 }
+
+func TestResumeWithNewPeerConnection(t *testing.T) {
+	h := newTestHub(t, func(p *signaling.Params) { p.Limits.ResumeGrace = 10 * time.Second })
+	doc, pat, docID, patID := admittedPair(t, h, "call-np")
+	token := patToken(t, pat)
+	pat.Drop()
+	server, client := sigtest.Pipe()
+	go func() { _ = h.Join(t.Context(), "call-np", patient, server) }()
+	pat.ResumeWithNewPeer(client, token)
+	rj := pat.Joined()
+	if !rj.Resumed || !rj.Admitted || rj.ParticipantID != patID {
+		t.Fatalf("resumed joined = %+v", rj)
+	}
+	before, beforeDoc := pat.Received(docID, "video"), doc.Received(patID, "video")
+	eventually(t, 10*time.Second, "media on the new peer connection", func() bool {
+		return pat.Received(docID, "video") > before+10 && doc.Received(patID, "video") > beforeDoc+10
+	})
+}

@@ -95,6 +95,7 @@ type event struct {
 	remote   *webrtc.TrackRemote
 	receiver *webrtc.RTPReceiver
 	pub      *pubTrack
+	newPeer  bool
 }
 
 func newParticipant(r *room, who Identity, s *session) *participant {
@@ -194,7 +195,7 @@ func (p *participant) handle(e event) bool {
 		}
 		return p.dispatch(e.env)
 	case evAttach:
-		p.attach(e.sess)
+		p.attach(e.sess, e.newPeer)
 	case evDetach:
 		if e.sess == p.session() {
 			p.detach()
@@ -263,8 +264,9 @@ func (p *participant) sendJoined(resumed bool) {
 	p.send(TypeJoined, jd)
 }
 
-// attach takes a new socket after a resume; media comes back by ICE restart.
-func (p *participant) attach(s *session) {
+// attach takes a new socket after a resume. Media comes back by ICE restart on the same peer
+// connection, or, if the client lost it (newPeer), on a new one.
+func (p *participant) attach(s *session, newPeer bool) {
 	p.sessMu.Lock()
 	old := p.sess
 	p.sess = s
@@ -276,8 +278,16 @@ func (p *participant) attach(s *session) {
 	if p.graceTimer != nil {
 		p.graceTimer.Stop()
 	}
-	p.log.Info("participant resumed")
+	p.log.Info("participant resumed", "newPeer", newPeer)
 	p.sendJoined(true)
+	if newPeer {
+		p.closeMedia()
+		p.room.update(p, func() { p.state = StateConnecting })
+		if p.admittedNow() {
+			p.startMedia()
+		}
+		return
+	}
 	pc := p.peer()
 	state := StateConnecting
 	if pc != nil && pc.ConnectionState() == webrtc.PeerConnectionStateConnected {
@@ -550,21 +560,39 @@ func (p *participant) quit(reason string, code int, notify func(*session)) {
 		s.closeAfter(code, reason)
 	}
 	p.room.leave(p, reason)
+	p.closeMedia()
+	p.log.Info("participant left", "reason", reason)
+}
+
+// closeMedia releases the peer connection and everything forwarding to or from it, leaving
+// the participant without media (as when it waited) until startMedia.
+func (p *participant) closeMedia() {
 	for _, d := range p.downs {
 		d.closed.Store(true)
 		d.pub.removeSub(d)
 	}
-	if pc := p.peer(); pc != nil {
+	p.downs = map[*pubTrack]*downTrack{}
+	p.downList.Store(&[]*downTrack{})
+	p.fresh, p.candidates = nil, nil
+	p.negotiating, p.pending, p.pendingRestart = false, false, false
+	p.room.mu.Lock()
+	p.pubs = nil
+	p.room.resyncLocked()
+	p.room.mu.Unlock()
+	p.pcMu.Lock()
+	pc := p.pc
+	p.pc = nil
+	p.pcMu.Unlock()
+	if pc != nil {
 		settleICE(pc, 3*time.Second)
 		if err := pc.GracefulClose(); err != nil {
 			p.log.Debug("close peer connection", "err", err)
 		}
 	}
 	p.media.Wait()
-	if q := p.queue.Load(); q != nil {
+	if q := p.queue.Swap(nil); q != nil {
 		q.stop()
 	}
-	p.log.Info("participant left", "reason", reason)
 }
 
 // counters snapshots the participant's raw media counters for the quality ticker.

@@ -83,9 +83,11 @@ func (r Role) Valid() bool {
 }
 
 // JoinData is the client's first message. ResumeToken, when set, asks to take back a place
-// held since a dropped socket (within Limits.ResumeGrace).
+// held since a dropped socket (within Limits.ResumeGrace); NewPeer says the client lost its
+// peer connection too, so media starts afresh instead of by ICE restart.
 type JoinData struct {
 	ResumeToken string `json:"resumeToken,omitempty"`
+	NewPeer     bool   `json:"newPeer,omitempty"` // resuming with a new peer connection (the old one was lost)
 	AudioOnly   bool   `json:"audioOnly,omitempty"`
 }
 

@@ -78,12 +78,12 @@ func (r *room) isClosed() bool {
 }
 
 // resume attaches s to the participant holding token, if it is the same person.
-func (r *room) resume(token string, who Identity, s *session) *participant {
+func (r *room) resume(token string, who Identity, s *session, newPeer bool) *participant {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, p := range r.members {
 		if p.token == token && p.who.UserID == who.UserID && p.who.Role == who.Role && !p.leaving {
-			p.post(event{kind: evAttach, sess: s})
+			p.post(event{kind: evAttach, sess: s, newPeer: newPeer})
 			return p
 		}
 	}

@@ -49,6 +49,7 @@ type Client struct {
 	recvMu   sync.Mutex
 	received map[string]*atomic.Uint64 // "<participantId>/<kind>" → RTP packets received
 
+	tracks  []webrtc.TrackLocal // published, fed until Close
 	stop    chan struct{}
 	stopped sync.WaitGroup
 	closed  atomic.Bool
@@ -60,9 +61,23 @@ func New(tb testing.TB, conn signaling.Conn, opts Options) *Client {
 	tb.Helper()
 	c := &Client{tb: tb, conn: conn, opts: opts, received: map[string]*atomic.Uint64{}, stop: make(chan struct{})}
 	c.cond = sync.NewCond(&c.mu)
-	pc, err := NewPeerConnection(opts.TCP)
+	if opts.Publish {
+		c.publish()
+	}
+	c.newPeer()
+	tb.Cleanup(c.Close)
+	c.startReader(conn)
+	if !opts.NoJoin {
+		c.Send(signaling.TypeJoin, signaling.JoinData{ResumeToken: opts.ResumeToken, AudioOnly: opts.AudioOnly})
+	}
+	return c
+}
+
+// newPeer makes the client's peer connection and adds its tracks.
+func (c *Client) newPeer() {
+	pc, err := NewPeerConnection(c.opts.TCP)
 	if err != nil {
-		tb.Fatalf("sigtest: peer connection: %v", err)
+		c.tb.Fatalf("sigtest: peer connection: %v", err)
 	}
 	c.PC = pc
 	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
@@ -104,15 +119,22 @@ func New(tb testing.TB, conn signaling.Conn, opts Options) *Client {
 			}
 		}()
 	})
-	if opts.Publish {
-		c.publish()
+	for _, t := range c.tracks {
+		s, err := pc.AddTrack(t)
+		if err != nil {
+			c.tb.Fatalf("sigtest: add track: %v", err)
+		}
+		c.stopped.Add(1)
+		go func() {
+			defer c.stopped.Done()
+			buf := make([]byte, 1500)
+			for {
+				if _, _, err := s.Read(buf); err != nil {
+					return
+				}
+			}
+		}()
 	}
-	tb.Cleanup(c.Close)
-	c.startReader(conn)
-	if !opts.NoJoin {
-		c.Send(signaling.TypeJoin, signaling.JoinData{ResumeToken: opts.ResumeToken, AudioOnly: opts.AudioOnly})
-	}
-	return c
 }
 
 // NewPeerConnection makes a pion peer connection restricted to loopback UDP (TCP if tcp), with
@@ -169,22 +191,7 @@ func (c *Client) ReceivedTotal() uint64 {
 func (c *Client) publish() {
 	audio, _ := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "self")
 	video, _ := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", "self")
-	for _, t := range []webrtc.TrackLocal{audio, video} {
-		s, err := c.PC.AddTrack(t)
-		if err != nil {
-			c.tb.Fatalf("sigtest: add track: %v", err)
-		}
-		c.stopped.Add(1)
-		go func() {
-			defer c.stopped.Done()
-			buf := make([]byte, 1500)
-			for {
-				if _, _, err := s.Read(buf); err != nil {
-					return
-				}
-			}
-		}()
-	}
+	c.tracks = []webrtc.TrackLocal{audio, video}
 	feed := func(t *webrtc.TrackLocalStaticSample, every time.Duration, size int) {
 		defer c.stopped.Done()
 		tick := time.NewTicker(every)
@@ -429,6 +436,21 @@ func (c *Client) Resume(conn signaling.Conn, token string) {
 	c.connMu.Unlock()
 	c.startReader(conn)
 	c.Send(signaling.TypeJoin, signaling.JoinData{ResumeToken: token})
+}
+
+// ResumeWithNewPeer is Resume for a client that lost its peer connection: it closes it, makes
+// a new one with the same tracks, and sends join with token and newPeer. Call after Drop.
+func (c *Client) ResumeWithNewPeer(conn signaling.Conn, token string) {
+	_ = c.PC.Close()
+	c.mu.Lock()
+	c.offered, c.remote, c.pending, c.answering = false, nil, nil, false
+	c.mu.Unlock()
+	c.newPeer()
+	c.connMu.Lock()
+	c.conn = conn
+	c.connMu.Unlock()
+	c.startReader(conn)
+	c.Send(signaling.TypeJoin, signaling.JoinData{ResumeToken: token, NewPeer: true})
 }
 
 // Drop closes the current socket without leaving, as a lost network would.
