@@ -1,12 +1,16 @@
 package signaling_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"careway/models"
 	"careway/signaling"
 	"careway/signaling/sigtest"
+
+	"github.com/pion/rtcp"
 )
 
 // admitted joins a clinician and a patient (both publishing) and admits the patient.
@@ -219,4 +223,43 @@ func TestResumeWithNewPeerConnection(t *testing.T) {
 	eventually(t, 10*time.Second, "media on the new peer connection", func() bool {
 		return pat.Received(docID, "video") > before+10 && doc.Received(patID, "video") > beforeDoc+10
 	})
+}
+
+func TestKeyframeRequestsReachThePublisherRateLimited(t *testing.T) {
+	h := newTestHub(t, func(p *signaling.Params) { p.Limits.KeyframeEvery = 500 * time.Millisecond })
+	doc, pat, _, patID := admittedPair(t, h, "call-pli")
+	ssrc := doc.RemoteSSRC(patID, "video")
+	if ssrc == 0 {
+		t.Fatal("no video SSRC from the patient")
+	}
+	time.Sleep(700 * time.Millisecond) // past any keyframe request made at set-up
+	before := pat.KeyframeRequests()
+	for range 10 {
+		if err := doc.PC.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 5*time.Second, "the PLI forwarded to the publisher", func() bool { return pat.KeyframeRequests() > before })
+	time.Sleep(300 * time.Millisecond)
+	if got := pat.KeyframeRequests() - before; got != 1 {
+		t.Fatalf("10 PLIs within 500 ms reached the publisher as %d requests, want 1", got)
+	}
+	time.Sleep(600 * time.Millisecond)
+	if err := doc.PC.WriteRTCP([]rtcp.Packet{&rtcp.FullIntraRequest{FIR: []rtcp.FIREntry{{SSRC: ssrc}}}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "a FIR after the gap forwarded too", func() bool { return pat.KeyframeRequests() >= before+2 })
+}
+
+func TestPublicIPReplacesHostCandidates(t *testing.T) {
+	h := newTestHub(t, func(p *signaling.Params) { p.Network.PublicIPs = []string{"203.0.113.7"} })
+	doc := h.join("call-nat", clinician, sigtest.Options{NoAnswer: true})
+	doc.Joined()
+	offer := decode[signaling.SDPData](t, doc, signaling.TypeOffer)
+	var cand map[string]any
+	sigtest.Decode(t, doc.Wait(signaling.TypeCandidate, 5*time.Second), &cand)
+	all := offer.SDP + fmt.Sprint(cand["candidate"])
+	if !strings.Contains(all, "203.0.113.7") || strings.Contains(all, " 127.0.0.1 ") {
+		t.Fatalf("candidate %v; want the public IP instead of 127.0.0.1", cand["candidate"])
+	}
 }

@@ -3,6 +3,7 @@ package sigtest
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/pion/ice/v2"
 	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v3"
 	"github.com/pion/webrtc/v3/pkg/media"
 )
@@ -48,6 +50,9 @@ type Client struct {
 
 	recvMu   sync.Mutex
 	received map[string]*atomic.Uint64 // "<participantId>/<kind>" → RTP packets received
+	ssrcs    map[string]uint32
+
+	keyframeRequests atomic.Uint64
 
 	tracks  []webrtc.TrackLocal // published, fed until Close
 	stop    chan struct{}
@@ -59,7 +64,7 @@ type Client struct {
 // candidates. The client is closed when the test ends.
 func New(tb testing.TB, conn signaling.Conn, opts Options) *Client {
 	tb.Helper()
-	c := &Client{tb: tb, conn: conn, opts: opts, received: map[string]*atomic.Uint64{}, stop: make(chan struct{})}
+	c := &Client{tb: tb, conn: conn, opts: opts, received: map[string]*atomic.Uint64{}, ssrcs: map[string]uint32{}, stop: make(chan struct{})}
 	c.cond = sync.NewCond(&c.mu)
 	if opts.Publish {
 		c.publish()
@@ -96,6 +101,9 @@ func (c *Client) newPeer() {
 	})
 	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 		n := c.counter(t.StreamID(), t.Kind().String())
+		c.recvMu.Lock()
+		c.ssrcs[t.StreamID()+"/"+t.Kind().String()] = uint32(t.SSRC())
+		c.recvMu.Unlock()
 		c.stopped.Add(2)
 		go func() {
 			// Reading the receiver's RTCP lets the report interceptor see the server's sender
@@ -127,14 +135,33 @@ func (c *Client) newPeer() {
 		c.stopped.Add(1)
 		go func() {
 			defer c.stopped.Done()
-			buf := make([]byte, 1500)
 			for {
-				if _, _, err := s.Read(buf); err != nil {
-					return
+				pkts, _, err := s.ReadRTCP()
+				if err != nil {
+					if errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || c.closed.Load() {
+						return
+					}
+					continue
+				}
+				for _, p := range pkts {
+					switch p.(type) {
+					case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+						c.keyframeRequests.Add(1)
+					}
 				}
 			}
 		}()
 	}
+}
+
+// KeyframeRequests is how many PLIs and FIRs the server has sent for the client's tracks.
+func (c *Client) KeyframeRequests() uint64 { return c.keyframeRequests.Load() }
+
+// RemoteSSRC is the SSRC of the track of kind received from participant from (0 if none yet).
+func (c *Client) RemoteSSRC(from, kind string) uint32 {
+	c.recvMu.Lock()
+	defer c.recvMu.Unlock()
+	return c.ssrcs[from+"/"+kind]
 }
 
 // NewPeerConnection makes a pion peer connection restricted to loopback UDP (TCP if tcp), with
