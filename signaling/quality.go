@@ -85,7 +85,7 @@ type meter struct {
 	sumUpLoss, sumDownLoss, sumRTT float64
 	rttSamples                     int
 	maxUpLoss, maxDownLoss, maxRTT float64
-	maxJitter                      float64
+	maxJitter, sumJitter           float64
 }
 
 // counters is a snapshot of one participant's raw counters.
@@ -120,6 +120,7 @@ func (m *meter) sample(id string, c counters, now time.Time) Quality {
 		m.maxUpLoss = max(m.maxUpLoss, q.UpLossPct)
 		m.maxDownLoss = max(m.maxDownLoss, q.DownLossPct)
 		m.maxJitter = max(m.maxJitter, q.JitterMs)
+		m.sumJitter += q.JitterMs
 		if q.RTTMs > 0 {
 			m.rttSamples++
 			m.sumRTT += q.RTTMs
@@ -143,6 +144,7 @@ type QualitySummary struct {
 	MaxDownLossPct float64 `json:"maxDownLossPct" bson:"maxDownLossPct"`
 	AvgRTTMs       float64 `json:"avgRttMs" bson:"avgRttMs"`
 	MaxRTTMs       float64 `json:"maxRttMs" bson:"maxRttMs"`
+	AvgJitterMs    float64 `json:"avgJitterMs" bson:"avgJitterMs"`
 	MaxJitterMs    float64 `json:"maxJitterMs" bson:"maxJitterMs"`
 }
 
@@ -154,6 +156,7 @@ func (m *meter) summary() QualitySummary {
 		n := float64(m.samples)
 		s.AvgUpKbps, s.AvgDownKbps = round1(m.sumUpKbps/n), round1(m.sumDownKbps/n)
 		s.AvgUpLossPct, s.AvgDownLossPct = round1(m.sumUpLoss/n), round1(m.sumDownLoss/n)
+		s.AvgJitterMs = round1(m.sumJitter / n)
 	}
 	if m.rttSamples > 0 {
 		s.AvgRTTMs = round1(m.sumRTT / float64(m.rttSamples))

@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -127,6 +128,7 @@ func (m *media) newPeerConnection() (*webrtc.PeerConnection, error) {
 		return nil, err
 	}
 	reg := &interceptor.Registry{}
+	reg.Add(reuseAttrs{}) // first: see its comment
 	if err := webrtc.ConfigureNack(me, reg); err != nil {
 		return nil, err
 	}
@@ -172,19 +174,21 @@ func (p pionLogs) NewLogger(scope string) logging.LeveledLogger {
 
 type pionLogger struct{ log *slog.Logger }
 
-func (l pionLogger) Trace(string)          {}
-func (l pionLogger) Tracef(string, ...any) {}
-func (l pionLogger) Debug(string)          {}
-func (l pionLogger) Debugf(string, ...any) {}
-func (l pionLogger) Info(m string)         { l.log.Debug(m) }
-func (l pionLogger) Infof(f string, a ...any) {
-	l.log.Debug(fmt.Sprintf(f, a...))
+func (l pionLogger) logf(level slog.Level, f string, a ...any) {
+	if l.log.Enabled(context.Background(), level) {
+		l.log.Log(context.Background(), level, fmt.Sprintf(f, a...))
+	}
 }
-func (l pionLogger) Warn(m string) { l.log.Info(m) }
-func (l pionLogger) Warnf(f string, a ...any) {
-	l.log.Info(fmt.Sprintf(f, a...))
-}
-func (l pionLogger) Error(m string) { l.log.Warn(m) }
+
+func (l pionLogger) Trace(string)             {}
+func (l pionLogger) Tracef(string, ...any)    {}
+func (l pionLogger) Debug(string)             {}
+func (l pionLogger) Debugf(string, ...any)    {}
+func (l pionLogger) Info(m string)            { l.logf(slog.LevelDebug, "%s", m) }
+func (l pionLogger) Infof(f string, a ...any) { l.logf(slog.LevelDebug, f, a...) }
+func (l pionLogger) Warn(m string)            { l.logf(slog.LevelInfo, "%s", m) }
+func (l pionLogger) Warnf(f string, a ...any) { l.logf(slog.LevelInfo, f, a...) }
+func (l pionLogger) Error(m string)           { l.logf(slog.LevelWarn, "%s", m) }
 func (l pionLogger) Errorf(f string, a ...any) {
-	l.log.Warn(fmt.Sprintf(f, a...))
+	l.logf(slog.LevelWarn, f, a...)
 }
