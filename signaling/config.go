@@ -58,7 +58,7 @@ type Limits struct {
 	ResumeGrace     time.Duration // default 30 s
 	QualityInterval time.Duration // default 3 s
 	SendQueue       int           // signaling messages queued per socket before it is closed as too slow, default 256
-	MediaQueue      int           // RTP packets queued per subscriber before new ones are dropped, default 512
+	MediaQueue      int           // RTP packets queued per subscriber before new ones are dropped, default 128 (~190 KB)
 	MaxTextBytes    int           // per chat message, default 2000
 	KeyframeEvery   time.Duration // fewest time between keyframe requests forwarded to a publisher, default 500 ms
 }
@@ -71,7 +71,7 @@ func (l *Limits) defaults() {
 	setDefault(&l.ResumeGrace, 30*time.Second)
 	setDefault(&l.QualityInterval, 3*time.Second)
 	setDefault(&l.SendQueue, 256)
-	setDefault(&l.MediaQueue, 512)
+	setDefault(&l.MediaQueue, 128)
 	setDefault(&l.MaxTextBytes, 2000)
 	setDefault(&l.KeyframeEvery, 500*time.Millisecond)
 }

@@ -48,6 +48,9 @@ func (t *pubTrack) run(done func()) {
 	buf := make([]byte, maxPacket)
 	for {
 		n, _, err := t.remote.Read(buf)
+		if errors.Is(err, io.ErrShortBuffer) {
+			continue // an oversized packet was dropped; the next one may fit
+		}
 		if err != nil {
 			t.close()
 			return

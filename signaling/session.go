@@ -113,7 +113,9 @@ func (s *session) send(typ string, data any) {
 
 func (s *session) sendRaw(b []byte) {
 	if !s.enqueue(outMsg{data: b}) {
-		s.closeNow(ClosePolicy, "too slow")
+		// Callers may hold the room's lock, and closing writes a close frame to a client that
+		// is already not reading: do it elsewhere.
+		go s.closeNow(ClosePolicy, "too slow")
 	}
 }
 
