@@ -263,3 +263,38 @@ func TestPublicIPReplacesHostCandidates(t *testing.T) {
 		t.Fatalf("candidate %v; want the public IP instead of 127.0.0.1", cand["candidate"])
 	}
 }
+
+func TestSixParticipantsAllForwarded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("six publishing peers")
+	}
+	h := newTestHub(t)
+	doc := h.join("call-6", clinician, sigtest.Options{Publish: true})
+	clients := map[string]*sigtest.Client{doc.Joined().ParticipantID: doc}
+	for _, who := range []signaling.Identity{patient, guest, staff, {UserID: "g-2", Role: signaling.RoleGuest}, {UserID: "u-clin-2", Role: signaling.RoleClinician}} {
+		c := h.join("call-6", who, sigtest.Options{Publish: true})
+		id := c.Joined().ParticipantID
+		clients[id] = c
+		if who.Role != signaling.RoleClinician {
+			doc.Send(signaling.TypeAdmit, signaling.TargetData{ParticipantID: id})
+			c.Wait(signaling.TypeAdmitted, 5*time.Second)
+		}
+	}
+	eventually(t, 30*time.Second, "each of six receives the other five's audio and video", func() bool {
+		for id, c := range clients {
+			for from := range clients {
+				if from != id && (c.Received(from, "audio") < 3 || c.Received(from, "video") < 3) {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	// A seventh is turned away.
+	server, client := sigtest.Pipe()
+	go func() { _ = h.Join(t.Context(), "call-6", signaling.Identity{UserID: "g-3", Role: signaling.RoleGuest}, server) }()
+	c7 := sigtest.New(t, client, sigtest.Options{})
+	if e := decode[signaling.ErrorData](t, c7, signaling.TypeError); e.Code != signaling.ErrRoomFull {
+		t.Fatalf("seventh: %+v", e)
+	}
+}
