@@ -292,7 +292,9 @@ func TestSixParticipantsAllForwarded(t *testing.T) {
 	})
 	// A seventh is turned away.
 	server, client := sigtest.Pipe()
-	go func() { _ = h.Join(t.Context(), "call-6", signaling.Identity{UserID: "g-3", Role: signaling.RoleGuest}, server) }()
+	go func() {
+		_ = h.Join(t.Context(), "call-6", signaling.Identity{UserID: "g-3", Role: signaling.RoleGuest}, server)
+	}()
 	c7 := sigtest.New(t, client, sigtest.Options{})
 	if e := decode[signaling.ErrorData](t, c7, signaling.TypeError); e.Code != signaling.ErrRoomFull {
 		t.Fatalf("seventh: %+v", e)
