@@ -49,6 +49,10 @@ type Params struct {
 	Notifications models.NotificationStore
 	Booking       *booking.Service
 
+	// FHIR R4: the stores the FHIR views and the export read. They are the same stores as the
+	// areas above use, passed here so that the FHIR wiring stands on its own.
+	FHIR FHIRStores
+
 	Auth   *auth.Service
 	Tokens *auth.Tokens
 	Keys   *auth.KeyRing
@@ -95,6 +99,9 @@ type server struct {
 	policies      models.BookingPolicyStore
 	notifications models.NotificationStore
 	booking       *booking.Service
+
+	// FHIR R4.
+	fhirStores FHIRStores
 
 	auth   *auth.Service
 	tokens *auth.Tokens
@@ -146,7 +153,8 @@ func NewApp(p Params) *fiber.App {
 		sessions: p.Sessions, slots: p.Slots, appointments: p.Appointments, policies: p.Policies,
 		notifications: p.Notifications, booking: p.Booking,
 		observations: p.Observations, plans: p.Plans, alerts: p.Alerts, alertTriage: p.AlertTriage,
-		auth: p.Auth, tokens: p.Tokens, keys: p.Keys, hasher: p.Hasher,
+		fhirStores: p.FHIR,
+		auth:       p.Auth, tokens: p.Tokens, keys: p.Keys, hasher: p.Hasher,
 		registry: p.Registry, metrics: newHTTPMetrics(p.Registry), log: p.Logger,
 		openAPI: p.OpenAPI, proxies: p.TrustedProxies, metricsToken: p.MetricsToken,
 		accessLog: p.AccessLog, now: p.Now, ids: newRequestIDs(),

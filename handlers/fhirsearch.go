@@ -41,6 +41,10 @@ func fhirQuery(c *fiber.Ctx, known ...string) (fhirParams, error) {
 			}
 			return
 		}
+		if len(v) == 0 {
+			probs.Add(name, "must have a value")
+			return
+		}
 		q[name] = append(q[name], string(v))
 	})
 	if f := q.one("_format", &probs); f != "" && f != "json" && f != "application/json" && f != fhirContentType {

@@ -117,6 +117,21 @@ func (s *server) routes(app *fiber.App, p Params) {
 	fhirR4 := app.Group(fhirBase, noStore, s.authenticate)
 	fhirR4.Get("/Patient/:id", s.handleFHIRPatientRead)
 	fhirR4.Get("/Condition", s.handleFHIRConditionSearch)
+	fhirR4.Get("/Observation", s.handleFHIRObservationSearch)
+	fhirR4.Get("/Observation/:id", s.handleFHIRObservationRead)
+	fhirR4.Get("/CarePlan", s.handleFHIRCarePlanSearch)
+	fhirR4.Get("/CarePlan/:id", s.handleFHIRCarePlanRead)
+	fhirR4.Get("/Goal", s.handleFHIRGoalSearch)
+	fhirR4.Get("/Goal/:id", s.handleFHIRGoalRead)
+	fhirR4.Get("/Schedule/:id", s.handleFHIRScheduleRead)
+	fhirR4.Get("/Slot", s.handleFHIRSlotSearch)
+	fhirR4.Get("/Slot/:id", s.handleFHIRSlotRead)
+	fhirR4.Get("/Appointment", s.handleFHIRAppointmentSearch)
+	fhirR4.Get("/Appointment/:id", s.handleFHIRAppointmentRead)
+	fhirR4.Get("/Encounter", s.handleFHIREncounterSearch)
+	fhirR4.Get("/Encounter/:id", s.handleFHIREncounterRead)
+	// The subject-access export: a FHIR Bundle, but under the API (problem+json errors).
+	api.Get("/patients/:patientId/export", s.handlePatientExport)
 
 	// Web console: the embedded files of package web, registered last so that no API path
 	// reaches them; anything else falls through to 404.

@@ -117,6 +117,7 @@ func indexes() map[string][]mongo.IndexModel {
 		collCalls: {
 			plain(key("appointmentId", 1, "status", 1, "createdAt", -1)),
 			plain(key("triageRequestId", 1, "status", 1, "createdAt", -1)),
+			plain(key("patientId", 1, "createdAt", -1, "_id", -1)), // ListCallsForPatient (FHIR Encounter, export)
 		},
 		collCallInvites: {
 			unique(key("hash", 1)),
