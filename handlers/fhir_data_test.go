@@ -455,3 +455,70 @@ func TestPatientExport(t *testing.T) {
 		t.Errorf("%d denied exports audited, want 3", n)
 	}
 }
+
+// TestFHIRReadsWhileWriting reads and exports a record while readings are being added and one
+// is corrected: every answer is a complete, valid Bundle (checked by the validator) and nothing
+// fails.
+func TestFHIRReadsWhileWriting(t *testing.T) {
+	fw := newFHIRWorld(t)
+	w := fw.h.w
+	ctx := context.Background()
+	paths := []string{
+		"/fhir/r4/Observation?patient=" + string(w.patientA.ID) + "&_count=3",
+		"/api/v1/patients/" + string(w.patientA.ID) + "/export",
+		"/fhir/r4/CarePlan?patient=" + string(w.patientA.ID),
+	}
+	type answer struct {
+		path   string
+		status int
+		body   []byte
+		err    error
+	}
+	answers := make(chan answer, 30)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 10; i++ {
+			at := time.Date(2026, 4, 1, 8, i, 0, 0, time.UTC)
+			o := &models.Observation{ID: models.ObservationID(models.NewID()), PatientID: w.patientA.ID, Code: models.CodeHeartRate,
+				EffectiveAt: at, Value: fp(60 + float64(i)), Unit: "/min", Status: models.ObservationFinal, RecordedBy: w.patient.user.ID,
+				RecordedByRole: models.RolePatient, RecordedAt: at, UpdatedAt: at,
+				Interpretation: models.Interpretation{Level: models.LevelNormal, RuleID: "news2.pulse", Advice: "ok"}}
+			if _, err := fw.obs.InsertObservations(ctx, []*models.Observation{o}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for i := 0; i < 30; i++ {
+		go func(path string) {
+			req := newRequest(http.MethodGet, path, "")
+			req.Header.Set("Authorization", "Bearer "+w.clinicianA.token)
+			resp, err := fw.h.app.Test(req, -1)
+			a := answer{path: path, err: err}
+			if err == nil {
+				a.status = resp.StatusCode
+				a.body = make([]byte, 0, 4096)
+				buf := make([]byte, 4096)
+				for {
+					n, rerr := resp.Body.Read(buf)
+					a.body = append(a.body, buf[:n]...)
+					if rerr != nil {
+						break
+					}
+				}
+				resp.Body.Close()
+			}
+			answers <- a
+		}(paths[i%len(paths)])
+	}
+	for i := 0; i < 30; i++ {
+		a := <-answers
+		if a.err != nil || a.status != 200 {
+			t.Errorf("GET %s = %d %v %s", a.path, a.status, a.err, a.body)
+			continue
+		}
+		fw.f.v.Add("concurrent GET "+a.path, a.body)
+	}
+	<-done
+}
