@@ -81,7 +81,7 @@ func TestWaitingPatientReceivesNothingUntilAdmitted(t *testing.T) {
 	if doc.Received(pj.ParticipantID, "audio")+g.Received(pj.ParticipantID, "audio") != 0 {
 		t.Fatal("a waiting patient's media reached someone")
 	}
-	if pat.Has(signaling.TypeOffer) || pat.Has(signaling.TypeParticipantJoined) {
+	if pat.Has(signaling.TypeOffer) || pat.Has(signaling.TypeParticipantJoined) || pat.Has(signaling.TypeQuality) {
 		t.Fatalf("waiting patient got %v; want no offer and no one else's arrival", pat.Types())
 	}
 	if _, ok := g.WaitFor(signaling.TypeParticipantJoined, 100*time.Millisecond); ok {

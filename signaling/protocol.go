@@ -186,7 +186,8 @@ type ErrorData struct {
 	For     string `json:"for,omitempty"` // the type of the message refused
 }
 
-// QualityData is pushed to clinicians every Limits.QualityInterval.
+// QualityData is pushed every Limits.QualityInterval: to clinicians with everyone, to other
+// participants with media with their own entry only.
 type QualityData struct {
 	Participants []Quality `json:"participants"`
 }

@@ -197,8 +197,12 @@ func TestQualityPushedToClinicians(t *testing.T) {
 		}
 		return false
 	})
-	if pat.Has(signaling.TypeQuality) {
-		t.Fatal("a patient was sent quality figures")
+	// The patient gets its own figures only.
+	for range 3 {
+		q := decode[signaling.QualityData](t, pat, signaling.TypeQuality)
+		if len(q.Participants) != 1 || q.Participants[0].ParticipantID != patID {
+			t.Fatalf("patient's quality = %+v; want only its own", q)
+		}
 	}
 }
 

@@ -313,7 +313,8 @@ func (r *room) waiting() []ParticipantInfo {
 	return out
 }
 
-// tick pushes quality figures every interval: to clinicians in a call, to the client in a check.
+// tick pushes quality figures every interval: in a call to clinicians (everyone's) and to each
+// participant with media (its own); in a check, to the client.
 func (r *room) tick() {
 	defer r.hub.wg.Done()
 	defer r.ticker.Stop()
@@ -338,9 +339,13 @@ func (r *room) tick() {
 			}
 			continue
 		}
-		for _, p := range members {
+		// Clinicians see everyone's figures; anyone else with media sees only its own (for a
+		// "your connection" indicator), never another patient's.
+		for i, p := range members {
 			if p.who.Role == RoleClinician {
 				p.send(TypeQuality, QualityData{Participants: qs})
+			} else if p.peer() != nil {
+				p.send(TypeQuality, QualityData{Participants: qs[i : i+1]})
 			}
 		}
 	}
