@@ -43,6 +43,8 @@ const (
 	ActCreateTriage       Action = "triage.create"        // ask for care online
 	ActReadTriage         Action = "triage.read"          // see triage requests and outcomes
 	ActJoinCall           Action = "call.join"            // take part in a video consultation
+	ActHandleTriage       Action = "triage.handle"        // take a triage request, record its outcome
+	ActManageCall         Action = "call.manage"          // create a call, invite guests to it
 	ActReadAccessLog      Action = "audit.read"           // see who accessed the record
 	ActExport             Action = "patient.export"       // subject access export
 	ActManageAlert        Action = "alert.manage"         // take or resolve an alert about the patient
@@ -53,7 +55,7 @@ func (a Action) Valid() bool {
 	switch a {
 	case ActReadPatient, ActManageRegistration, ActRecordConsent, ActReadClinical, ActWriteObservation,
 		ActReadPlan, ActWritePlan, ActBook, ActReadAppointments, ActCreateTriage, ActReadTriage,
-		ActJoinCall, ActReadAccessLog, ActExport, ActManageAlert:
+		ActJoinCall, ActHandleTriage, ActManageCall, ActReadAccessLog, ActExport, ActManageAlert:
 		return true
 	}
 	return false
@@ -63,14 +65,15 @@ func (a Action) Valid() bool {
 // and otherwise an EFORBIDDEN *models.Error whose message says what the actor lacks, never
 // anything about the patient. The rules:
 //
-//   - a patient: their own record only, every action but ActManageRegistration, ActWritePlan and
-//     ActManageAlert (an alert is the practice's work list, not the patient's);
+//   - a patient: their own record only, every action but ActManageRegistration, ActWritePlan,
+//     ActManageAlert (an alert is the practice's work list, not the patient's), ActHandleTriage
+//     and ActManageCall (those are a clinician's decisions);
 //   - a clinician: patients registered with the clinician's practice, every action but
 //     ActManageRegistration and ActReadAccessLog (who looked at a record is for the patient and
 //     the practice's administrators, who answer for information governance; least privilege);
 //   - care-home staff: residents of their own home, and only within the resident's current proxy
 //     consent for that home (see staffScope); never ActWritePlan, ActManageRegistration,
-//     ActRecordConsent, ActReadAccessLog, ActExport or ActManageAlert;
+//     ActRecordConsent, ActHandleTriage, ActManageCall, ActReadAccessLog, ActExport or ActManageAlert;
 //   - an admin: ActReadPatient, ActManageRegistration, ActRecordConsent, ActBook,
 //     ActReadAppointments and ActReadAccessLog, for patients of the admin's practice, or of any
 //     practice for a partnership-wide admin (no PracticeID); never clinical data. A practice
@@ -86,7 +89,7 @@ func Can(a Actor, act Action, p *models.Patient, now time.Time) error {
 	}
 	switch a.Role {
 	case models.RolePatient:
-		if act == ActManageRegistration || act == ActWritePlan || act == ActManageAlert {
+		if act == ActManageRegistration || act == ActWritePlan || act == ActManageAlert || act == ActHandleTriage || act == ActManageCall {
 			return forbidden("Patients cannot do this themselves (%s); ask the practice.", act)
 		}
 		if a.PatientID == "" || a.PatientID != p.ID {
@@ -144,7 +147,7 @@ func staffScope(act Action) (scope models.ProxyScope, anyScope, ok bool) {
 	case ActJoinCall:
 		return models.ScopeJoinCalls, false, true
 	}
-	return "", false, false // ActWritePlan, ActManageRegistration, ActRecordConsent, ActReadAccessLog, ActExport, ActManageAlert
+	return "", false, false // ActWritePlan, ActManageRegistration, ActRecordConsent, ActHandleTriage, ActManageCall, ActReadAccessLog, ActExport, ActManageAlert
 }
 
 func canStaff(a Actor, act Action, p *models.Patient, now time.Time) error {
@@ -272,6 +275,18 @@ func CanPublishSession(a Actor, practice models.PracticeID, clinician models.Use
 	}
 	if a.Role == models.RoleClinician && a.UserID != clinician {
 		return forbidden("Clinicians publish their own sessions; an administrator publishes for others.")
+	}
+	return nil
+}
+
+// CanWorkTriageQueue decides whether a may see and work the triage queue of practice: clinicians
+// of that practice only. Returns nil or an EFORBIDDEN *models.Error.
+func CanWorkTriageQueue(a Actor, practice models.PracticeID) error {
+	if a.Role != models.RoleClinician {
+		return forbidden("Only clinicians work the triage queue.")
+	}
+	if practice == "" || a.PracticeID != practice {
+		return forbidden("Clinicians can only work the triage queue of their own practice.")
 	}
 	return nil
 }

@@ -15,13 +15,13 @@ import (
 
 var allActions = []Action{ActReadPatient, ActManageRegistration, ActRecordConsent, ActReadClinical,
 	ActWriteObservation, ActReadPlan, ActWritePlan, ActBook, ActReadAppointments, ActCreateTriage,
-	ActReadTriage, ActJoinCall, ActReadAccessLog, ActExport, ActManageAlert}
+	ActReadTriage, ActJoinCall, ActHandleTriage, ActManageCall, ActReadAccessLog, ActExport, ActManageAlert}
 
 // Allowed sets, as space-separated action names.
 const (
 	none      = ""
 	self      = "patient.read patient.consent clinical.read observation.write plan.read appointment.book appointment.read triage.create triage.read call.join audit.read patient.export"
-	clin      = "patient.read patient.consent clinical.read observation.write plan.read plan.write appointment.book appointment.read triage.create triage.read call.join patient.export alert.manage" // not audit.read: least privilege
+	clin      = "patient.read patient.consent clinical.read observation.write plan.read plan.write appointment.book appointment.read triage.create triage.read call.join triage.handle call.manage patient.export alert.manage" // not audit.read: least privilege
 	admin     = "patient.read patient.registration patient.consent appointment.book appointment.read audit.read"
 	accept    = "patient.read patient.registration" // a practice admin, for a patient asking to join
 	staffBook = "patient.read appointment.book appointment.read triage.create triage.read"
@@ -297,5 +297,28 @@ func TestActorFromClaims(t *testing.T) {
 	}
 	if got := ActorFromClaims(nil); got != (Actor{}) {
 		t.Errorf("ActorFromClaims(nil) = %+v, want the zero Actor", got)
+	}
+}
+
+func TestCanWorkTriageQueue(t *testing.T) {
+	tests := []struct {
+		actor    string
+		practice models.PracticeID
+		want     bool
+	}{
+		{"clinician", "pr-1", true},
+		{"clinician", "pr-2", false},
+		{"clinician", "", false},
+		{"clinician without practice", "", false},
+		{"practice admin", "pr-1", false},
+		{"partnership admin", "pr-1", false},
+		{"staff", "pr-1", false},
+		{"patient", "pr-1", false},
+		{"unknown role", "pr-1", false},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/%q", tt.actor, tt.practice), func(t *testing.T) {
+			checkDecision(t, "CanWorkTriageQueue", CanWorkTriageQueue(actorNamed(t, tt.actor), tt.practice), tt.want)
+		})
 	}
 }

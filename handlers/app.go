@@ -40,6 +40,12 @@ type Params struct {
 	AlertTriage models.TriageStore
 
 	// Triage and calls.
+	Triage     models.TriageStore
+	Calls      models.CallStore
+	Media      MediaServer   // the signaling hub; nil: no sockets, no waiting rooms in the queue
+	ICEServers ICEServerFunc // STUN/TURN servers handed to call participants; nil: none
+	WSOrigins  []string      // browser origins, besides the server's own, allowed to open call sockets
+	InviteTTL  time.Duration // how long a guest's invite link works; default 24 h
 
 	// Booking.
 	Sessions      models.SessionStore
@@ -91,6 +97,12 @@ type server struct {
 	alertTriage  models.TriageStore
 
 	// Triage and calls.
+	triage    models.TriageStore
+	calls     models.CallStore
+	media     MediaServer
+	iceFunc   ICEServerFunc
+	wsOrigins []string
+	inviteTTL time.Duration
 
 	// Booking.
 	sessions      models.SessionStore
@@ -147,6 +159,9 @@ func NewApp(p Params) *fiber.App {
 	if p.RegisterPerIP <= 0 {
 		p.RegisterPerIP = 20
 	}
+	if p.InviteTTL <= 0 {
+		p.InviteTTL = 24 * time.Hour
+	}
 	registerRuntimeCollectors(p.Registry)
 	s := &server{
 		db: p.DB, users: p.Users, patients: p.Patients, orgs: p.Orgs, audit: p.Audit, conditions: p.Conditions,
@@ -158,6 +173,7 @@ func NewApp(p Params) *fiber.App {
 		registry: p.Registry, metrics: newHTTPMetrics(p.Registry), log: p.Logger,
 		openAPI: p.OpenAPI, proxies: p.TrustedProxies, metricsToken: p.MetricsToken,
 		accessLog: p.AccessLog, now: p.Now, ids: newRequestIDs(),
+		triage: p.Triage, calls: p.Calls, media: p.Media, iceFunc: p.ICEServers, wsOrigins: p.WSOrigins, inviteTTL: p.InviteTTL,
 		// Profiles change rarely and /me is called on every app start; 30 s of staleness is
 		// far inside the 15-minute life of the access token that names the user anyway.
 		profiles: newTTLCache[models.UserID, profile](30*time.Second, 50_000),

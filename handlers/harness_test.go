@@ -41,6 +41,7 @@ type harness struct {
 	plans    *store.PlanStore
 	alerts   *store.AlertStore
 	triage   *store.TriageStore
+	calls    *store.CallStore
 	// Booking.
 	booking *booking.Service
 	tokens  *auth.Tokens
@@ -74,6 +75,7 @@ func newHarness(t *testing.T, opts ...harnessOpts) *harness {
 	h := &harness{t: t, db: db, users: store.NewUserStore(db), patients: store.NewPatientStore(db),
 		orgs: store.NewOrgStore(db), audit: store.NewAuditStore(db), conds: store.NewConditionStore(db),
 		obs: store.NewObservationStore(db), plans: store.NewPlanStore(db), alerts: store.NewAlertStore(db), triage: store.NewTriageStore(db),
+		calls: store.NewCallStore(db),
 		// On a loaded CI machine eight hashes can queue longer than the production 2 s; the
 		// tests that want ETOOMANY build their own hasher.
 		hasher: auth.NewHasher(4).WithSlotWait(time.Minute), now: time.Now()}
@@ -94,7 +96,8 @@ func newHarness(t *testing.T, opts ...harnessOpts) *harness {
 	p := handlers.Params{DB: db, Users: h.users, Patients: h.patients, Orgs: h.orgs, Audit: h.audit, Conditions: h.conds,
 		Observations: h.obs, Plans: h.plans, Alerts: h.alerts, AlertTriage: h.triage,
 		Auth: svc, Tokens: h.tokens, Keys: keys, Hasher: h.hasher, OpenAPI: docs.OpenAPI,
-		Logger: slog.New(slog.DiscardHandler), RegisterPerIP: 1000}
+		Logger: slog.New(slog.DiscardHandler), RegisterPerIP: 1000,
+		Triage: h.triage, Calls: h.calls}
 	// Booking.
 	p.Sessions, p.Slots, p.Appointments = store.NewSessionStore(db), store.NewSlotStore(db), store.NewAppointmentStore(db)
 	p.Policies, p.Notifications = store.NewBookingPolicyStore(db), store.NewNotificationStore(db)

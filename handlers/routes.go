@@ -49,6 +49,13 @@ func (s *server) routes(app *fiber.App, p Params) {
 	api.Post("/auth/login", s.handleLogin) // throttled per account and address inside auth.Service
 	api.Post("/auth/refresh", s.handleRefresh)
 
+	// Video consultations without an access token: a browser cannot send one on a WebSocket,
+	// and guests have no account. A single-use ticket, invite or guest token is the credential.
+	api.Get("/calls/:callId/ws", s.handleCallSocket)
+	api.Get("/echo/ws", s.handleEchoSocket)
+	api.Post("/call-invites/redeem", s.limitPerClient(30, time.Minute), s.handleInviteRedeem)
+	api.Post("/call-invites/tickets", s.limitPerClient(60, time.Minute), s.handleGuestTicket)
+
 	// Everything below needs a valid access token.
 	api.Use(s.authenticate)
 	api.Post("/auth/logout", s.handleLogout)
@@ -95,6 +102,18 @@ func (s *server) routes(app *fiber.App, p Params) {
 	api.Post("/alerts/:alertId/resolve", s.handleAlertResolve)
 
 	// Triage and video consultations.
+	api.Post("/triage-requests", s.handleTriageCreate)
+	api.Get("/triage-requests/:triageRequestId", s.handleTriageGet)
+	api.Post("/triage-requests/:triageRequestId/take", s.handleTriageTake)
+	api.Post("/triage-requests/:triageRequestId/outcome", s.handleTriageOutcome)
+	api.Get("/patients/:patientId/triage-requests", s.handlePatientTriageList)
+	api.Get("/practices/:practiceId/triage-queue", s.handleTriageQueue)
+	api.Post("/calls", s.handleCallCreate)
+	api.Get("/calls/:callId", s.handleCallGet)
+	api.Post("/calls/:callId/tickets", s.handleCallTicket)
+	api.Post("/calls/:callId/invites", s.handleCallInvite)
+	api.Post("/echo/tickets", s.handleEchoTicket)
+	api.Get("/ice-servers", s.handleICEServers)
 
 	// Face-to-face, video and phone booking.
 	api.Get("/practices/:practiceId/booking-policy", s.handleBookingPolicyGet)

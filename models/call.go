@@ -62,23 +62,34 @@ type CallParticipant struct {
 	FirstAt time.Time       `json:"firstAt"` // first ticket
 }
 
-// CallQuality summarises the media quality of a call, per participant, as the media server
-// measured it.
+// CallQuality is the media server's record of a call when its room closed: who took part,
+// when, and how the media was for each of them.
 type CallQuality struct {
+	StartedAt    time.Time            `json:"startedAt"`
+	EndedAt      time.Time            `json:"endedAt"`
+	EndedBy      UserID               `json:"endedBy,omitempty"` // the clinician who ended it, if one did
 	Participants []ParticipantQuality `json:"participants"`
 }
 
-// ParticipantQuality is one participant's averages and worst values over the call.
+// ParticipantQuality is one participant's part in a call and the averages and worst values of
+// their media ("up" is what they sent, "down" what they received).
 type ParticipantQuality struct {
-	UserID         UserID  `json:"userId"`
-	Samples        int     `json:"samples"`
-	AvgLossPercent float64 `json:"avgLossPercent"`
-	MaxLossPercent float64 `json:"maxLossPercent"`
-	AvgJitterMs    float64 `json:"avgJitterMs"`
-	AvgRTTMs       float64 `json:"avgRttMs"`
-	MaxRTTMs       float64 `json:"maxRttMs"`
-	AvgBitrateKbps float64 `json:"avgBitrateKbps"`
-	Seconds        float64 `json:"seconds"` // time connected
+	UserID         UserID          `json:"userId"`
+	Kind           ParticipantKind `json:"kind"`
+	JoinedAt       time.Time       `json:"joinedAt"`
+	LeftAt         time.Time       `json:"leftAt"`
+	LeftReason     string          `json:"leftReason,omitempty"`
+	Admitted       bool            `json:"admitted"`
+	Samples        int             `json:"samples"`
+	AvgUpKbps      float64         `json:"avgUpKbps"`
+	AvgDownKbps    float64         `json:"avgDownKbps"`
+	AvgUpLossPct   float64         `json:"avgUpLossPct"`
+	MaxUpLossPct   float64         `json:"maxUpLossPct"`
+	AvgDownLossPct float64         `json:"avgDownLossPct"`
+	MaxDownLossPct float64         `json:"maxDownLossPct"`
+	AvgRTTMs       float64         `json:"avgRttMs"`
+	MaxRTTMs       float64         `json:"maxRttMs"`
+	MaxJitterMs    float64         `json:"maxJitterMs"`
 }
 
 // CallInvite is a single-use link for a guest to join a call without an account. Only a hash
@@ -125,9 +136,14 @@ type CallStore interface {
 	// OpenCallFor returns the open call created for an appointment or a triage request (set
 	// exactly one), the most recent if several. Returns ENOTFOUND if there is none.
 	OpenCallFor(ctx context.Context, appointment AppointmentID, request TriageRequestID) (*Call, error)
+	// ListOpenCalls returns the open calls of a practice, newest first, at most max.
+	ListOpenCalls(ctx context.Context, practice PracticeID, max int) ([]*Call, error)
 	// AddCallParticipant records that p was given a ticket (once per UserID; later calls
 	// change nothing). Returns ENOTFOUND; ECONFLICT if the call has ended.
 	AddCallParticipant(ctx context.Context, id CallID, p CallParticipant) error
+	// SaveCallQuality records the summary of a room that closed without the call ending
+	// (everyone left, or the server stopped); the call stays open. Returns ENOTFOUND.
+	SaveCallQuality(ctx context.Context, id CallID, q *CallQuality) error
 	// EndCall marks an open call ended at now with its quality summary (q may be nil).
 	// Returns ENOTFOUND; ECONFLICT if it had already ended.
 	EndCall(ctx context.Context, id CallID, q *CallQuality, now time.Time) (*Call, error)

@@ -38,16 +38,32 @@ type participantDoc struct {
 	FirstAt time.Time `bson:"firstAt"`
 }
 
+// qualityDoc and partQualityDoc are the stored forms of models.CallQuality and
+// models.ParticipantQuality: the same fields, so the values convert.
 type qualityDoc struct {
-	UserID         string  `bson:"userId"`
-	Samples        int     `bson:"samples"`
-	AvgLossPercent float64 `bson:"avgLossPercent"`
-	MaxLossPercent float64 `bson:"maxLossPercent"`
-	AvgJitterMs    float64 `bson:"avgJitterMs"`
-	AvgRTTMs       float64 `bson:"avgRttMs"`
-	MaxRTTMs       float64 `bson:"maxRttMs"`
-	AvgBitrateKbps float64 `bson:"avgBitrateKbps"`
-	Seconds        float64 `bson:"seconds"`
+	StartedAt    time.Time        `bson:"startedAt"`
+	EndedAt      time.Time        `bson:"endedAt"`
+	EndedBy      string           `bson:"endedBy,omitempty"`
+	Participants []partQualityDoc `bson:"participants"`
+}
+
+type partQualityDoc struct {
+	UserID         models.UserID          `bson:"userId"`
+	Kind           models.ParticipantKind `bson:"kind"`
+	JoinedAt       time.Time              `bson:"joinedAt"`
+	LeftAt         time.Time              `bson:"leftAt"`
+	LeftReason     string                 `bson:"leftReason,omitempty"`
+	Admitted       bool                   `bson:"admitted"`
+	Samples        int                    `bson:"samples"`
+	AvgUpKbps      float64                `bson:"avgUpKbps"`
+	AvgDownKbps    float64                `bson:"avgDownKbps"`
+	AvgUpLossPct   float64                `bson:"avgUpLossPct"`
+	MaxUpLossPct   float64                `bson:"maxUpLossPct"`
+	AvgDownLossPct float64                `bson:"avgDownLossPct"`
+	MaxDownLossPct float64                `bson:"maxDownLossPct"`
+	AvgRTTMs       float64                `bson:"avgRttMs"`
+	MaxRTTMs       float64                `bson:"maxRttMs"`
+	MaxJitterMs    float64                `bson:"maxJitterMs"`
 }
 
 // callDoc is the stored form of a models.Call. Participants are an object keyed by participant
@@ -62,7 +78,7 @@ type callDoc struct {
 	CreatedBy       string                    `bson:"createdBy"`
 	Status          string                    `bson:"status"`
 	Participants    map[string]participantDoc `bson:"participants"`
-	Quality         []qualityDoc              `bson:"quality,omitempty"`
+	Quality         *qualityDoc               `bson:"quality,omitempty"`
 	CreatedAt       time.Time                 `bson:"createdAt"`
 	EndedAt         *time.Time                `bson:"endedAt,omitempty"`
 }
@@ -81,7 +97,7 @@ func toCallDoc(c *models.Call) *callDoc {
 		d.Participants[participantKey(p.UserID)] = toParticipantDoc(p)
 	}
 	if c.Quality != nil {
-		d.Quality = toQualityDocs(c.Quality)
+		d.Quality = toQualityDoc(c.Quality)
 	}
 	return d
 }
@@ -90,14 +106,24 @@ func toParticipantDoc(p models.CallParticipant) participantDoc {
 	return participantDoc{UserID: string(p.UserID), Kind: string(p.Kind), Name: p.Name, FirstAt: p.FirstAt.UTC()}
 }
 
-func toQualityDocs(q *models.CallQuality) []qualityDoc {
-	out := make([]qualityDoc, 0, len(q.Participants))
-	for _, p := range q.Participants {
-		out = append(out, qualityDoc{UserID: string(p.UserID), Samples: p.Samples, AvgLossPercent: p.AvgLossPercent,
-			MaxLossPercent: p.MaxLossPercent, AvgJitterMs: p.AvgJitterMs, AvgRTTMs: p.AvgRTTMs, MaxRTTMs: p.MaxRTTMs,
-			AvgBitrateKbps: p.AvgBitrateKbps, Seconds: p.Seconds})
+func toQualityDoc(q *models.CallQuality) *qualityDoc {
+	d := &qualityDoc{StartedAt: q.StartedAt.UTC(), EndedAt: q.EndedAt.UTC(), EndedBy: string(q.EndedBy),
+		Participants: make([]partQualityDoc, len(q.Participants))}
+	for i, p := range q.Participants {
+		d.Participants[i] = partQualityDoc(p)
+		d.Participants[i].JoinedAt, d.Participants[i].LeftAt = p.JoinedAt.UTC(), p.LeftAt.UTC()
 	}
-	return out
+	return d
+}
+
+func (d *qualityDoc) model() *models.CallQuality {
+	q := &models.CallQuality{StartedAt: d.StartedAt.UTC(), EndedAt: d.EndedAt.UTC(), EndedBy: models.UserID(d.EndedBy),
+		Participants: make([]models.ParticipantQuality, len(d.Participants))}
+	for i, p := range d.Participants {
+		q.Participants[i] = models.ParticipantQuality(p)
+		q.Participants[i].JoinedAt, q.Participants[i].LeftAt = p.JoinedAt.UTC(), p.LeftAt.UTC()
+	}
+	return q
 }
 
 func (d *callDoc) model() *models.Call {
@@ -114,12 +140,7 @@ func (d *callDoc) model() *models.Call {
 		return a.FirstAt.Before(b.FirstAt) || (a.FirstAt.Equal(b.FirstAt) && a.UserID < b.UserID)
 	})
 	if d.Quality != nil {
-		c.Quality = &models.CallQuality{Participants: make([]models.ParticipantQuality, len(d.Quality))}
-		for i, q := range d.Quality {
-			c.Quality.Participants[i] = models.ParticipantQuality{UserID: models.UserID(q.UserID), Samples: q.Samples,
-				AvgLossPercent: q.AvgLossPercent, MaxLossPercent: q.MaxLossPercent, AvgJitterMs: q.AvgJitterMs,
-				AvgRTTMs: q.AvgRTTMs, MaxRTTMs: q.MaxRTTMs, AvgBitrateKbps: q.AvgBitrateKbps, Seconds: q.Seconds}
-		}
+		c.Quality = d.Quality.model()
 	}
 	return c
 }
@@ -167,6 +188,24 @@ func (s *CallStore) OpenCallFor(ctx context.Context, appointment models.Appointm
 	return d.model(), nil
 }
 
+// ListOpenCalls returns the open calls of a practice, newest first, at most max (100 when max
+// is not positive).
+func (s *CallStore) ListOpenCalls(ctx context.Context, practice models.PracticeID, max int) ([]*models.Call, error) {
+	if max <= 0 {
+		max = 100
+	}
+	filter := bson.D{{Key: "practiceId", Value: string(practice)}, {Key: "status", Value: string(models.CallOpen)}}
+	docs, _, err := findPage[callDoc](ctx, s.calls, filter, bson.D{{Key: "createdAt", Value: -1}, {Key: "_id", Value: -1}}, max)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*models.Call, len(docs))
+	for i := range docs {
+		out[i] = docs[i].model()
+	}
+	return out, nil
+}
+
 // AddCallParticipant records p once per user id on an open call. Returns ENOTFOUND; ECONFLICT
 // if the call has ended.
 func (s *CallStore) AddCallParticipant(ctx context.Context, id models.CallID, p models.CallParticipant) error {
@@ -193,12 +232,27 @@ func (s *CallStore) AddCallParticipant(ctx context.Context, id models.CallID, p 
 	return nil // already a participant
 }
 
+// SaveCallQuality records q as the call's latest quality summary, whatever its status.
+// Returns ENOTFOUND.
+func (s *CallStore) SaveCallQuality(ctx context.Context, id models.CallID, q *models.CallQuality) error {
+	defer s.db.lockWrites(collCalls)()
+	res, err := s.calls.UpdateOne(ctx, bson.D{{Key: "_id", Value: string(id)}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "quality", Value: toQualityDoc(q)}}}})
+	if err != nil {
+		return wrapErr("calls.update", err)
+	}
+	if res.MatchedCount == 0 {
+		return models.Errorf(models.ENOTFOUND, "Call not found.")
+	}
+	return nil
+}
+
 // EndCall marks an open call ended with its quality summary. Returns ENOTFOUND; ECONFLICT if it
 // had already ended.
 func (s *CallStore) EndCall(ctx context.Context, id models.CallID, q *models.CallQuality, now time.Time) (*models.Call, error) {
 	set := bson.D{{Key: "status", Value: string(models.CallEnded)}, {Key: "endedAt", Value: now.UTC()}}
 	if q != nil {
-		set = append(set, bson.E{Key: "quality", Value: toQualityDocs(q)})
+		set = append(set, bson.E{Key: "quality", Value: toQualityDoc(q)})
 	}
 	filter := bson.D{{Key: "_id", Value: string(id)}, {Key: "status", Value: string(models.CallOpen)}}
 	unlock := s.db.lockWrites(collCalls)

@@ -27,6 +27,11 @@ func TestCallStore_LifeCycle(t *testing.T) {
 	c := mustCall(t, s, "a1")
 	MustCode(t, s.CreateCall(ctx, c), models.ECONFLICT)
 
+	open, err := s.ListOpenCalls(ctx, "pr-1", 0)
+	MustNoErr(t, err)
+	if len(open) != 1 || open[0].ID != c.ID {
+		t.Fatalf("ListOpenCalls = %+v", open)
+	}
 	got, err := s.OpenCallFor(ctx, "a1", "")
 	MustNoErr(t, err)
 	if got.ID != c.ID || got.Status != models.CallOpen || len(got.Participants) != 0 {
@@ -49,10 +54,20 @@ func TestCallStore_LifeCycle(t *testing.T) {
 		t.Fatalf("participants = %+v", got.Participants)
 	}
 
-	q := &models.CallQuality{Participants: []models.ParticipantQuality{{UserID: "c1", Samples: 3, AvgLossPercent: 0.5, AvgRTTMs: 20}}}
+	q := &models.CallQuality{StartedAt: t0, EndedAt: t0.Add(time.Hour), EndedBy: "c1",
+		Participants: []models.ParticipantQuality{{UserID: "c1", Kind: models.KindClinician, JoinedAt: t0, LeftAt: t0.Add(time.Hour),
+			Admitted: true, Samples: 3, AvgUpLossPct: 0.5, AvgRTTMs: 20}}}
+	MustNoErr(t, s.SaveCallQuality(ctx, c.ID, q))
+	MustCode(t, s.SaveCallQuality(ctx, "nope", q), models.ENOTFOUND)
+	saved, err := s.CallByID(ctx, c.ID)
+	MustNoErr(t, err)
+	if saved.Status != models.CallOpen || saved.Quality == nil || len(saved.Quality.Participants) != 1 {
+		t.Fatalf("after SaveCallQuality: %+v", saved)
+	}
 	ended, err := s.EndCall(ctx, c.ID, q, t0.Add(time.Hour))
 	MustNoErr(t, err)
-	if ended.Status != models.CallEnded || ended.EndedAt == nil || ended.Quality == nil || ended.Quality.Participants[0].AvgRTTMs != 20 {
+	if ended.Status != models.CallEnded || ended.EndedAt == nil || ended.Quality == nil || ended.Quality.Participants[0].AvgRTTMs != 20 ||
+		!ended.Quality.Participants[0].JoinedAt.Equal(ms(t0)) || ended.Quality.EndedBy != "c1" {
 		t.Fatalf("EndCall = %+v", ended)
 	}
 	_, err = s.EndCall(ctx, c.ID, nil, t0.Add(2*time.Hour))
@@ -62,6 +77,11 @@ func TestCallStore_LifeCycle(t *testing.T) {
 	MustCode(t, s.AddCallParticipant(ctx, c.ID, models.CallParticipant{UserID: "late", Kind: models.KindPatient, FirstAt: t0}), models.ECONFLICT)
 	_, err = s.OpenCallFor(ctx, "a1", "")
 	MustCode(t, err, models.ENOTFOUND)
+	open, err = s.ListOpenCalls(ctx, "pr-1", 0)
+	MustNoErr(t, err)
+	if len(open) != 0 {
+		t.Fatalf("ListOpenCalls after the end = %+v", open)
+	}
 }
 
 func TestCallStore_InviteRedeemedOnce(t *testing.T) {

@@ -115,6 +115,7 @@ func indexes() map[string][]mongo.IndexModel {
 			plain(key("patientId", 1, "createdAt", -1, "_id", -1)),
 		},
 		collCalls: {
+			plain(key("practiceId", 1, "status", 1, "createdAt", -1, "_id", -1)),
 			plain(key("appointmentId", 1, "status", 1, "createdAt", -1)),
 			plain(key("triageRequestId", 1, "status", 1, "createdAt", -1)),
 			plain(key("patientId", 1, "createdAt", -1, "_id", -1)), // ListCallsForPatient (FHIR Encounter, export)

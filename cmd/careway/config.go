@@ -42,6 +42,18 @@ type Config struct {
 	// Booking.
 	NotifyWebhookURL     string
 	NotifyWebhookTimeout time.Duration
+
+	// Video consultations.
+	WebRTCUDPPort  int
+	WebRTCTCPPort  int
+	WebRTCListenIP string
+	WebRTCPublicIP []string
+	STUNURLs       []string
+	TURNURLs       []string
+	TURNSecret     string
+	TURNTTL        time.Duration
+	WSOrigins      []string
+	InviteTTL      time.Duration
 }
 
 // setting describes one environment variable for `careway -h` and for loading.
@@ -80,6 +92,15 @@ var settings = []setting{
 	// Booking.
 	{"CAREWAY_NOTIFY_WEBHOOK_URL", "", "if set, every notification (booking confirmations, changes, reminders) is also POSTed here as JSON; unset: logged (ids only)", "", func(c *Config, v string) error { c.NotifyWebhookURL = v; return nil }},
 	{"CAREWAY_NOTIFY_WEBHOOK_TIMEOUT", "5s", "time a notification webhook call may take", "", func(c *Config, v string) error { return parseDuration(&c.NotifyWebhookTimeout, v) }},
+	{"CAREWAY_WEBRTC_UDP_PORT", "50000", "the one UDP port every call's media uses (ICE UDP mux); 0 picks a free port", "", func(c *Config, v string) error { return parseInt(&c.WebRTCUDPPort, v, 0, 65535) }},
+	{"CAREWAY_WEBRTC_TCP_PORT", "50000", "ICE-over-TCP port for networks that block UDP; 0 turns it off", "", func(c *Config, v string) error { return parseInt(&c.WebRTCTCPPort, v, 0, 65535) }},
+	{"CAREWAY_WEBRTC_LISTEN_IP", "", "address the media ports bind to; unset: every interface", "", func(c *Config, v string) error { return parseIPs(&c.WebRTCListenIP, v) }},
+	{"CAREWAY_WEBRTC_PUBLIC_IP", "", "comma-separated public addresses announced to clients when the server is behind 1:1 NAT", "", func(c *Config, v string) error { return parsePublicIPs(&c.WebRTCPublicIP, v) }},
+	{"CAREWAY_ICE_SERVERS", "", "comma-separated stun:, turn: and turns: URLs handed to call participants", "", func(c *Config, v string) error { return parseICEServers(c, v) }},
+	{"CAREWAY_TURN_SECRET", "", "shared secret of the TURN server (TURN REST credentials, coturn use-auth-secret)", "", func(c *Config, v string) error { c.TURNSecret = v; return nil }},
+	{"CAREWAY_TURN_TTL", "12h", "how long the TURN credentials handed to a participant work", "", func(c *Config, v string) error { return parseDuration(&c.TURNTTL, v) }},
+	{"CAREWAY_WS_ORIGINS", "", "comma-separated browser origins, besides Careway's own, allowed to open call sockets", "CAREWAY_CORS_ORIGINS", func(c *Config, v string) error { c.WSOrigins = splitList(v); return nil }},
+	{"CAREWAY_INVITE_TTL", "24h", "how long a guest's call invite link works (it works once)", "", func(c *Config, v string) error { return parseDuration(&c.InviteTTL, v) }},
 }
 
 // loadConfig reads the configuration from getenv and checks it.
@@ -111,6 +132,17 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		if o == "*" || !(strings.HasPrefix(o, "https://") || strings.HasPrefix(o, "http://")) {
 			probs.Add("CAREWAY_CORS_ORIGINS", fmt.Sprintf("%q is not an origin like https://app.example.org (no wildcards)", o))
 		}
+	}
+	if strings.TrimSpace(getenv("CAREWAY_WS_ORIGINS")) == "" {
+		c.WSOrigins = c.CORSOrigins
+	}
+	for _, o := range c.WSOrigins {
+		if o == "*" || !(strings.HasPrefix(o, "https://") || strings.HasPrefix(o, "http://")) {
+			probs.Add("CAREWAY_WS_ORIGINS", fmt.Sprintf("%q is not an origin like https://app.example.org (no wildcards)", o))
+		}
+	}
+	if len(c.TURNURLs) > 0 && c.TURNSecret == "" {
+		probs.Add("CAREWAY_TURN_SECRET", "is required with turn: URLs in CAREWAY_ICE_SERVERS")
 	}
 	if c.ShutdownTimeout > 7*time.Second {
 		probs.Add("CAREWAY_SHUTDOWN_TIMEOUT", "must be at most 7s so that Careway stops within 10 seconds")
@@ -207,6 +239,43 @@ func parsePrefixes(dst *[]netip.Prefix, v string) error {
 			return fmt.Errorf("%q is neither an address nor a CIDR range", s)
 		}
 		*dst = append(*dst, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return nil
+}
+
+// parseIPs reads one IP address.
+func parseIPs(dst *string, v string) error {
+	a, err := netip.ParseAddr(v)
+	if err != nil {
+		return fmt.Errorf("%q is not an IP address", v)
+	}
+	*dst = a.String()
+	return nil
+}
+
+// parsePublicIPs reads a comma-separated list of IP addresses.
+func parsePublicIPs(dst *[]string, v string) error {
+	for _, s := range splitList(v) {
+		var ip string
+		if err := parseIPs(&ip, s); err != nil {
+			return err
+		}
+		*dst = append(*dst, ip)
+	}
+	return nil
+}
+
+// parseICEServers sorts a comma-separated list of STUN and TURN URLs (RFC 7064, 7065).
+func parseICEServers(c *Config, v string) error {
+	for _, u := range splitList(v) {
+		switch {
+		case strings.HasPrefix(u, "stun:") || strings.HasPrefix(u, "stuns:"):
+			c.STUNURLs = append(c.STUNURLs, u)
+		case strings.HasPrefix(u, "turn:") || strings.HasPrefix(u, "turns:"):
+			c.TURNURLs = append(c.TURNURLs, u)
+		default:
+			return fmt.Errorf("%q is not a stun:, stuns:, turn: or turns: URL", u)
+		}
 	}
 	return nil
 }

@@ -142,6 +142,10 @@ func demoEnv(dir string) map[string]string {
 		"CAREWAY_DATA_DIR":      dir,
 		"CAREWAY_DEMO_PASSWORD": demoPassword,
 		"CAREWAY_LOG_LEVEL":     "warn",
+		// Media on loopback, on free ports: tests run side by side.
+		"CAREWAY_WEBRTC_LISTEN_IP": "127.0.0.1",
+		"CAREWAY_WEBRTC_UDP_PORT":  "0",
+		"CAREWAY_WEBRTC_TCP_PORT":  "0",
 	}
 }
 
@@ -296,6 +300,12 @@ func TestBadConfiguration(t *testing.T) {
 		"long shutdown":      {"CAREWAY_SHUTDOWN_TIMEOUT": "30s"},
 		"bad log level":      {"CAREWAY_LOG_LEVEL": "loud"},
 		"unknown subcommand": {"_args": "frobnicate"},
+		"bad UDP port":       {"CAREWAY_WEBRTC_UDP_PORT": "70000"},
+		"bad public IP":      {"CAREWAY_WEBRTC_PUBLIC_IP": "my-router"},
+		"bad ICE server":     {"CAREWAY_ICE_SERVERS": "http://stun.example.org"},
+		"TURN, no secret":    {"CAREWAY_ICE_SERVERS": "turn:turn.example.org:3478"},
+		"wildcard WS origin": {"CAREWAY_WS_ORIGINS": "*"},
+		"bad TURN TTL":       {"CAREWAY_TURN_TTL": "forever"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			args := []string{"careway"}
@@ -374,7 +384,8 @@ func TestSIGTERM(t *testing.T) {
 	}
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "CAREWAY_ADDR=127.0.0.1:0", "CAREWAY_DATA_DIR="+t.TempDir(),
-		"CAREWAY_DEMO_PASSWORD="+demoPassword, "CAREWAY_LOG_LEVEL=warn")
+		"CAREWAY_DEMO_PASSWORD="+demoPassword, "CAREWAY_LOG_LEVEL=warn",
+		"CAREWAY_WEBRTC_LISTEN_IP=127.0.0.1", "CAREWAY_WEBRTC_UDP_PORT=0", "CAREWAY_WEBRTC_TCP_PORT=0")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"careway/docs"
 	"careway/handlers"
 	"careway/models"
+	"careway/signaling"
 	"careway/store"
 	"careway/store/embedded"
 )
@@ -81,13 +82,32 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		}
 		log.Info("demo sessions published", "new", n)
 	}
+	triage, calls := store.NewTriageStore(db), store.NewCallStore(db)
+	network := mediaNetwork(cfg)
+	hub, err := signaling.NewHub(signaling.Params{Logger: log, Network: network, OnClose: handlers.CallRecorder(calls, log)})
+	if err != nil {
+		return fmt.Errorf("media server: %w", err)
+	}
+	hubClosed := false
+	closeHub := func() {
+		if !hubClosed {
+			hubClosed = true
+			if err := hub.Close(); err != nil {
+				log.Warn("media server close", "err", err)
+			}
+		}
+	}
+	defer closeHub()
+	log.Info("media server started", "udp", addrList(hub.UDPAddrs()), "tcp", addrString(hub.TCPAddr()))
 
 	app := handlers.NewApp(handlers.Params{
 		Sessions: bk.sessions, Slots: bk.slots, Appointments: bk.appointments, Policies: bk.policies,
 		Notifications: bk.notifications, Booking: bk.service,
 		DB: db, Users: users, Patients: patients, Orgs: orgs, Audit: audits, Conditions: conds,
-		Observations: observations, Plans: plans, Alerts: alerts, AlertTriage: store.NewTriageStore(db),
-		Auth: svc, Tokens: tokens, Keys: keys, Hasher: hasher,
+		Observations: observations, Plans: plans, Alerts: alerts, AlertTriage: triage,
+		Triage: triage, Calls: calls, Media: hub, ICEServers: network.ICEServers, WSOrigins: cfg.WSOrigins,
+		InviteTTL: cfg.InviteTTL,
+		Auth:      svc, Tokens: tokens, Keys: keys, Hasher: hasher,
 		Registry: prometheus.NewRegistry(), Logger: log, OpenAPI: docs.OpenAPI,
 		CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies, BodyLimit: cfg.BodyLimit,
 		ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, MetricsToken: cfg.MetricsToken,
@@ -106,7 +126,9 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	lw.Flush()
 	log.Info("listening", "addr", ln.Addr().String())
 
-	go janitor(ctx, refresh, log)
+	go janitor(ctx, log,
+		cleanup{"expired refresh tokens", refresh.DeleteExpiredRefreshTokens},
+		cleanup{"expired call tickets", calls.DeleteExpiredCallTickets})
 	bk.run(ctx, db, log) // booking reconciler and reminders
 
 	served := make(chan error, 1)
@@ -117,6 +139,9 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	case <-ctx.Done():
 	}
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	// Call sockets first, with 1001 (going away) and graceful peer-connection closes: Fiber's
+	// shutdown waits for every open connection, and a call socket stays open until closed.
+	closeHub()
 	if err := app.ShutdownWithTimeout(cfg.ShutdownTimeout); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("shutdown", "err", err)
 	}
@@ -198,16 +223,24 @@ func bootstrapAdmin(ctx context.Context, users models.UserStore, h *auth.Hasher,
 	return nil
 }
 
-// janitor removes expired refresh tokens every hour: the embedded database has no TTL indexes.
-func janitor(ctx context.Context, refresh models.RefreshTokenStore, log *slog.Logger) {
+// cleanup is one periodic removal of expired records.
+type cleanup struct {
+	what string
+	run  func(ctx context.Context, before time.Time) (int64, error)
+}
+
+// janitor runs every clean-up every hour: the embedded database has no TTL indexes.
+func janitor(ctx context.Context, log *slog.Logger, jobs ...cleanup) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		n, err := refresh.DeleteExpiredRefreshTokens(ctx, time.Now())
-		if err != nil && ctx.Err() == nil {
-			log.Warn("refresh-token clean-up failed", "err", err)
-		} else if n > 0 {
-			log.Info("expired refresh tokens removed", "count", n)
+		for _, j := range jobs {
+			n, err := j.run(ctx, time.Now())
+			if err != nil && ctx.Err() == nil {
+				log.Warn("clean-up failed", "what", j.what, "err", err)
+			} else if n > 0 {
+				log.Info("clean-up", "what", j.what, "count", n)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -215,4 +248,31 @@ func janitor(ctx context.Context, refresh models.RefreshTokenStore, log *slog.Lo
 		case <-t.C:
 		}
 	}
+}
+
+// mediaNetwork turns the configuration into the media server's network settings. A TCP port
+// of 0 turns ICE over TCP off.
+func mediaNetwork(cfg *Config) signaling.Network {
+	tcp := cfg.WebRTCTCPPort
+	if tcp == 0 {
+		tcp = -1
+	}
+	return signaling.Network{ListenIP: cfg.WebRTCListenIP, UDPPort: cfg.WebRTCUDPPort, TCPPort: tcp,
+		PublicIPs: cfg.WebRTCPublicIP, STUNURLs: cfg.STUNURLs, TURNURLs: cfg.TURNURLs, TURNSecret: cfg.TURNSecret,
+		TURNTTL: cfg.TURNTTL}
+}
+
+func addrList(as []net.Addr) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.String()
+	}
+	return out
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return "off"
+	}
+	return a.String()
 }
