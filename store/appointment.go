@@ -2,12 +2,11 @@ package store
 
 import (
 	"context"
-	"errors"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
-	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"careway/models"
 )
@@ -169,18 +168,17 @@ func (s *AppointmentStore) UpdateAppointment(ctx context.Context, id models.Appo
 				bson.E{Key: "mode", Value: string(r.Mode)}, bson.E{Key: "start", Value: r.Start.UTC()}, bson.E{Key: "end", Value: r.End.UTC()})
 		}
 	}
-	var d appointmentDoc
-	err := s.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: string(id)}, {Key: "status", Value: bson.D{{Key: "$in", Value: ifStatus}}}},
-		bson.D{{Key: "$set", Value: fields}, {Key: "$push", Value: bson.D{{Key: "history", Value: toChangeDoc(ch)}}}},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	d, ok, err := guardedUpdate(ctx, s.db, s.c, string(id), bson.D{{Key: "status", Value: bson.D{{Key: "$in", Value: ifStatus}}}},
+		func(d *appointmentDoc) bool { return slices.Contains(ifStatus, d.Status) },
+		bson.D{{Key: "$set", Value: fields}, {Key: "$push", Value: bson.D{{Key: "history", Value: toChangeDoc(ch)}}}})
+	if err != nil {
+		return nil, wrapErr("appointments.update", err)
+	}
+	if !ok {
 		if _, err := s.AppointmentByID(ctx, id); err != nil {
 			return nil, err
 		}
 		return nil, models.Errorf(models.ECONFLICT, "The appointment's status does not allow this any more.")
-	}
-	if err != nil {
-		return nil, wrapErr("appointments.update", err)
 	}
 	return d.model(), nil
 }

@@ -2,13 +2,11 @@ package store
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
-	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"careway/models"
 )
@@ -138,16 +136,14 @@ func (s *SlotStore) NextSlot(ctx context.Context, id models.SlotID) (*models.Slo
 // cancelled.
 func (s *SlotStore) ClaimSlot(ctx context.Context, id models.SlotID, appt models.AppointmentID, now time.Time) (*models.Slot, error) {
 	defer s.db.lockWrites(collSlots)()
-	var d slotDoc
-	at := now.UTC()
-	err := s.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: string(id)}, {Key: "status", Value: models.SlotFree}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: models.SlotHeld}, {Key: "appointmentId", Value: string(appt)}, {Key: "heldAt", Value: at}}}},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
-	if err == nil {
-		return d.model(), nil
-	}
-	if !errors.Is(err, mongo.ErrNoDocuments) {
+	d, ok, err := guardedUpdate(ctx, s.db, s.c, string(id), bson.D{{Key: "status", Value: models.SlotFree}},
+		func(d *slotDoc) bool { return d.Status == models.SlotFree },
+		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: models.SlotHeld}, {Key: "appointmentId", Value: string(appt)}, {Key: "heldAt", Value: now.UTC()}}}})
+	if err != nil {
 		return nil, wrapErr("slots.claim", err)
+	}
+	if ok {
+		return d.model(), nil
 	}
 	cur, err := s.SlotByID(ctx, id)
 	if err != nil {
@@ -163,11 +159,11 @@ func (s *SlotStore) ClaimSlot(ctx context.Context, id models.SlotID, appt models
 // (the reconciler freed it, or its session was cancelled).
 func (s *SlotStore) ConfirmSlot(ctx context.Context, id models.SlotID, appt models.AppointmentID) error {
 	defer s.db.lockWrites(collSlots)()
-	res, err := s.c.UpdateOne(ctx, s.heldBy(id, appt), bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: models.SlotBooked}}}})
+	_, ok, err := s.updateHeldBy(ctx, id, appt, bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: models.SlotBooked}}}})
 	if err != nil {
 		return wrapErr("slots.confirm", err)
 	}
-	if res.MatchedCount == 0 {
+	if !ok {
 		return models.Errorf(models.ECONFLICT, "This slot is no longer held for the appointment.")
 	}
 	return nil
@@ -177,15 +173,20 @@ func (s *SlotStore) ConfirmSlot(ctx context.Context, id models.SlotID, appt mode
 // twice is harmless and a slot that has passed to another appointment is never taken from it.
 func (s *SlotStore) ReleaseSlot(ctx context.Context, id models.SlotID, appt models.AppointmentID) error {
 	defer s.db.lockWrites(collSlots)()
-	_, err := s.c.UpdateOne(ctx, s.heldBy(id, appt), bson.D{
+	_, _, err := s.updateHeldBy(ctx, id, appt, bson.D{
 		{Key: "$set", Value: bson.D{{Key: "status", Value: models.SlotFree}}},
 		{Key: "$unset", Value: bson.D{{Key: "appointmentId", Value: ""}, {Key: "heldAt", Value: ""}}}})
 	return wrapErr("slots.release", err)
 }
 
-func (s *SlotStore) heldBy(id models.SlotID, appt models.AppointmentID) bson.D {
-	return bson.D{{Key: "_id", Value: string(id)}, {Key: "appointmentId", Value: string(appt)},
-		{Key: "status", Value: bson.D{{Key: "$in", Value: bson.A{models.SlotHeld, models.SlotBooked}}}}}
+// updateHeldBy applies update to a slot that appt holds (held or booked). The caller holds the
+// write lock.
+func (s *SlotStore) updateHeldBy(ctx context.Context, id models.SlotID, appt models.AppointmentID, update bson.D) (*slotDoc, bool, error) {
+	return guardedUpdate(ctx, s.db, s.c, string(id),
+		bson.D{{Key: "appointmentId", Value: string(appt)}, {Key: "status", Value: bson.D{{Key: "$in", Value: bson.A{models.SlotHeld, models.SlotBooked}}}}},
+		func(d *slotDoc) bool {
+			return d.AppointmentID == string(appt) && (d.Status == models.SlotHeld || d.Status == models.SlotBooked)
+		}, update)
 }
 
 // ListClaimedSlots lists held or booked slots claimed before heldBefore, by id.
