@@ -241,3 +241,34 @@ func codeStrings(cs []models.ObservationCode) []string {
 	}
 	return out
 }
+
+// TestFHIRCapabilityStatementMatchesRoutes checks that every /fhir/r4 route is in the
+// CapabilityStatement and every capability has its route.
+func TestFHIRCapabilityStatementMatchesRoutes(t *testing.T) {
+	app := NewApp(Params{})
+	routes := map[string]bool{}
+	for _, r := range app.GetRoutes(true) {
+		if r.Method == "GET" && strings.HasPrefix(r.Path, fhirBase+"/") && r.Path != fhirBase+"/metadata" {
+			routes[strings.TrimPrefix(r.Path, fhirBase+"/")] = true
+		}
+	}
+	want := map[string]bool{}
+	for _, c := range fhirCapabilities {
+		if c.read {
+			want[c.resource+"/:id"] = true
+		}
+		if len(c.search) > 0 {
+			want[c.resource] = true
+		}
+	}
+	for r := range routes {
+		if !want[r] {
+			t.Errorf("route %s is not in the CapabilityStatement", r)
+		}
+	}
+	for r := range want {
+		if !routes[r] {
+			t.Errorf("the CapabilityStatement offers %s, which has no route", r)
+		}
+	}
+}

@@ -246,3 +246,13 @@ func TestFHIRConditionSearch(t *testing.T) {
 		}
 	})
 }
+
+func TestFHIRMetadata(t *testing.T) {
+	h := newHarness(t)
+	f := newFHIRClient(h)
+	var cs fhir.CapabilityStatement
+	f.get("/fhir/r4/metadata", "").want(t, 200).decode(t, &cs)
+	if cs.FhirVersion != fhir.FHIRVersion4_0_1 || len(cs.Rest) != 1 || len(cs.Rest[0].Resource) != 9 {
+		t.Errorf("capability statement = %+v", cs)
+	}
+}
