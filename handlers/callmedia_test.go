@@ -67,7 +67,8 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 // a clinician takes the request and chooses video (the call is created), clinician and patient
 // get tickets, open the socket route as real pion clients (same-origin console and a configured
 // app origin), the clinician admits the patient from the waiting room the queue shows, media
-// flows both ways, the clinician ends the call and the call record gets its quality summary.
+// flows both ways; an interpreter invited by link joins without an account and is admitted;
+// the clinician ends the call and the call record gets its quality summary.
 func TestCallWholePath(t *testing.T) {
 	h, _ := newMediaHarness(t)
 	w := h.w
@@ -132,6 +133,28 @@ func TestCallWholePath(t *testing.T) {
 		return doc.Received(pj.ParticipantID, "audio") > 5 && doc.Received(pj.ParticipantID, "video") > 5 &&
 			pat.Received(dj.ParticipantID, "audio") > 5 && pat.Received(dj.ParticipantID, "video") > 5
 	})
+
+	// An interpreter joins without an account: invite, redeem, socket, admitted by the clinician.
+	var inv struct{ Token string }
+	h.do("POST", "/api/v1/calls/"+string(call)+"/invites", w.clinicianA.token,
+		map[string]any{"name": "Ana Interpreter", "role": "interpreter"}).want(t, 201).decode(t, &inv)
+	var red ticketJSON
+	h.do("POST", "/api/v1/call-invites/redeem", "", map[string]any{"token": inv.Token}).want(t, 200).decode(t, &red)
+	guestConn, _, err := dial(t, base, call, red.Ticket, base)
+	if err != nil {
+		t.Fatalf("guest socket: %v", err)
+	}
+	guest := sigtest.New(t, guestConn, sigtest.Options{Publish: true})
+	gj := guest.Joined()
+	if gj.Admitted || gj.Role != signaling.RoleGuest {
+		t.Fatalf("guest joined %+v, want waiting", gj)
+	}
+	doc.Send(signaling.TypeAdmit, signaling.TargetData{ParticipantID: gj.ParticipantID})
+	guest.Wait(signaling.TypeAdmitted, 5*time.Second)
+	eventually(t, 15*time.Second, "the guest's media to and from both others", func() bool {
+		return guest.Received(dj.ParticipantID, "video") > 5 && guest.Received(pj.ParticipantID, "video") > 5 &&
+			doc.Received(gj.ParticipantID, "audio") > 5 && pat.Received(gj.ParticipantID, "audio") > 5
+	})
 	time.Sleep(700 * time.Millisecond) // a couple of quality samples
 
 	doc.Send(signaling.TypeEnd, struct{}{})
@@ -145,13 +168,18 @@ func TestCallWholePath(t *testing.T) {
 		ended = *c
 		return true
 	})
-	if ended.Quality == nil || ended.Quality.EndedBy != w.clinicianA.user.ID || len(ended.Quality.Participants) != 2 {
+	if ended.Quality == nil || ended.Quality.EndedBy != w.clinicianA.user.ID || len(ended.Quality.Participants) != 3 {
 		t.Fatalf("quality summary %+v", ended.Quality)
 	}
+	kinds := map[models.ParticipantKind]bool{}
 	for _, p := range ended.Quality.Participants {
+		kinds[p.Kind] = true
 		if !p.Admitted || p.Samples == 0 {
 			t.Errorf("participant summary %+v, want admitted with samples", p)
 		}
+	}
+	if !kinds[models.KindClinician] || !kinds[models.KindPatient] || !kinds[models.KindGuest] {
+		t.Errorf("summary kinds %v, want clinician, patient and guest", kinds)
 	}
 	// Nobody joins an ended call.
 	h.do("POST", "/api/v1/calls/"+string(call)+"/tickets", w.patient.token, nil).want(t, 409)

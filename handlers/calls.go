@@ -51,6 +51,11 @@ func (s *server) handleCallCreate(c *fiber.Ctx) error {
 			return err
 		}
 	}
+	if req.AppointmentID != "" {
+		if err := s.checkCallAppointment(c, p.ID, req.AppointmentID); err != nil {
+			return err
+		}
+	}
 	if req.TriageRequestID != "" || req.AppointmentID != "" {
 		existing, err := s.calls.OpenCallFor(ctx, req.AppointmentID, req.TriageRequestID)
 		if err == nil {
@@ -72,6 +77,24 @@ func (s *server) handleCallCreate(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(callAnswer{Call: call})
+}
+
+// checkCallAppointment checks that an appointment named for a call is the patient's, and not
+// cancelled (when the booking store is wired).
+func (s *server) checkCallAppointment(c *fiber.Ctx, patient models.PatientID, id models.AppointmentID) error {
+	if s.appointments == nil {
+		return nil
+	}
+	a, err := s.appointments.AppointmentByID(c.UserContext(), id)
+	switch {
+	case models.ErrorCode(err) == models.ENOTFOUND || (err == nil && a.PatientID != patient):
+		return fieldError("appointmentId", "is not an appointment of this patient")
+	case err != nil:
+		return err
+	case a.Status == models.ApptCancelled:
+		return fieldError("appointmentId", "is cancelled")
+	}
+	return nil
 }
 
 // callFor loads the call named by the route's :callId and authorises act on its patient

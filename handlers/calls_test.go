@@ -13,6 +13,7 @@ import (
 	"careway/handlers"
 	"careway/models"
 	"careway/signaling"
+	"careway/store"
 )
 
 type ticketJSON struct {
@@ -110,11 +111,31 @@ func TestCallCreateAndRead(t *testing.T) {
 	if again.ID != first.ID {
 		t.Errorf("second create gave call %s, want %s", again.ID, first.ID)
 	}
-	appt := models.NewID()
+	// From an appointment of this patient: once. Another patient's, an unknown or a cancelled
+	// appointment is refused.
+	appts := store.NewAppointmentStore(h.db)
+	newAppt := func(p models.PatientID, status string) models.AppointmentID {
+		now := time.Now().UTC()
+		a := &models.Appointment{ID: models.AppointmentID(models.NewID()), PatientID: p, PracticeID: w.practiceA.ID,
+			ClinicianID: w.clinicianA.user.ID, Mode: models.ModeVideo, Start: now.Add(time.Hour), End: now.Add(70 * time.Minute),
+			Status: status, CreatedAt: now, UpdatedAt: now}
+		if err := appts.CreateAppointment(context.Background(), a); err != nil {
+			t.Fatal(err)
+		}
+		return a.ID
+	}
+	appt := newAppt(w.patientA.ID, models.ApptBooked)
 	a1 := h.createCall(t, w.clinicianA.token, map[string]any{"patientId": w.patientA.ID, "appointmentId": appt}, 201)
 	a2 := h.createCall(t, w.clinicianA.token, map[string]any{"patientId": w.patientA.ID, "appointmentId": appt}, 200)
-	if a1.ID != a2.ID || a1.AppointmentID != models.AppointmentID(appt) {
+	if a1.ID != a2.ID || a1.AppointmentID != appt {
 		t.Errorf("appointment calls %s and %s", a1.ID, a2.ID)
+	}
+	for _, bad := range []models.AppointmentID{newAppt(w.patientA2.ID, models.ApptBooked), newAppt(w.patientA.ID, models.ApptCancelled),
+		models.AppointmentID(models.NewID())} {
+		p := h.do("POST", "/api/v1/calls", w.clinicianA.token, map[string]any{"patientId": w.patientA.ID, "appointmentId": bad}).want(t, 400).problem(t)
+		if !hasFieldError(p, "appointmentId") {
+			t.Errorf("appointment %s: %+v", bad, p)
+		}
 	}
 
 	// Who may see it.
