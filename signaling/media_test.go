@@ -241,14 +241,17 @@ func TestKeyframeRequestsReachThePublisherRateLimited(t *testing.T) {
 	}
 	eventually(t, 5*time.Second, "the PLI forwarded to the publisher", func() bool { return pat.KeyframeRequests() > before })
 	time.Sleep(300 * time.Millisecond)
-	if got := pat.KeyframeRequests() - before; got != 1 {
-		t.Fatalf("10 PLIs within 500 ms reached the publisher as %d requests, want 1", got)
+	// Written back to back, the ten reach the server within a few milliseconds, unless the
+	// machine stalls the server for longer than the gap: then a second may pass.
+	if got := pat.KeyframeRequests() - before; got < 1 || got > 2 {
+		t.Fatalf("10 PLIs sent back to back reached the publisher as %d requests, want 1 (2 at most)", got)
 	}
 	time.Sleep(600 * time.Millisecond)
+	n0 := pat.KeyframeRequests()
 	if err := doc.PC.WriteRTCP([]rtcp.Packet{&rtcp.FullIntraRequest{FIR: []rtcp.FIREntry{{SSRC: ssrc}}}}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "a FIR after the gap forwarded too", func() bool { return pat.KeyframeRequests() >= before+2 })
+	eventually(t, 5*time.Second, "a FIR after the gap forwarded too", func() bool { return pat.KeyframeRequests() > n0 })
 }
 
 func TestPublicIPReplacesHostCandidates(t *testing.T) {

@@ -133,7 +133,7 @@ func TestEndByClinicianOnly(t *testing.T) {
 	errorFor(t, pat, signaling.ErrForbidden, signaling.TypeEnd)
 	pat.Send(signaling.TypeAdmit, signaling.TargetData{ParticipantID: "x"})
 	errorFor(t, pat, signaling.ErrForbidden, signaling.TypeAdmit)
-	time.Sleep(1200 * time.Millisecond) // a couple of quality samples for the summary
+	time.Sleep(1600 * time.Millisecond) // a few quality samples for the summary
 	doc.Send(signaling.TypeEnd, nil)
 	docEnded := decode[signaling.EndedData](t, pat, signaling.TypeEnded)
 	if docEnded.By == "" {
