@@ -324,6 +324,14 @@ func (c *Client) Answer(env signaling.Envelope) {
 		c.tb.Errorf("sigtest: offer: %v", err)
 		return
 	}
+	// pion refuses to start gathering (as an ICE restart does) while it is still gathering from
+	// the last answer; a browser copes. Let the last gathering finish first.
+	if c.PC.ICEGatheringState() == webrtc.ICEGatheringStateGathering {
+		select {
+		case <-webrtc.GatheringCompletePromise(c.PC):
+		case <-time.After(3 * time.Second):
+		}
+	}
 	c.mu.Lock()
 	c.answering = true
 	c.mu.Unlock()
