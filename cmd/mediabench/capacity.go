@@ -18,6 +18,7 @@ type capacityConfig struct {
 	serverExe string   // the server binary of the step being run ("": this one)
 	calls     []int    // two-party calls per step, rising
 	runs      int
+	always    int // steps up to this many calls are measured even past 1 % loss or saturation
 	warmup    time.Duration
 	measure   time.Duration
 	sockBuf   int
@@ -293,7 +294,8 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 // runCapacity raises the number of calls for each target in turn, alternating targets at every
 // step so that they share the machine's conditions, and repeats the whole ramp cfg.runs times. A
-// target stops rising once its loss passes 1 % or the machine is saturated.
+// target stops rising once its loss passes 1 % or the server is saturated (but every step up to
+// cfg.always calls is measured, so the figure the target is stated at always exists).
 func runCapacity(ctx context.Context, cfg capacityConfig) error {
 	for _, t := range cfg.targets {
 		if name, _, _ := strings.Cut(t, "@"); dialers[name] == nil {
@@ -314,7 +316,7 @@ func runCapacity(ctx context.Context, cfg capacityConfig) error {
 					all[t] = map[int][]stepResult{}
 				}
 				all[t][n] = append(all[t][n], r)
-				if r.failed || r.loss > 0.01 || r.saturated {
+				if (r.failed || r.loss > 0.01 || r.saturated) && n >= cfg.always {
 					stopped[t] = true
 				}
 			}

@@ -46,6 +46,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		targets := fs.String("targets", "relay,sfu", "comma-separated: relay (bare UDP relay), srtp-relay (the relay decrypting and re-encrypting SRTP in its one goroutine), sfu (Careway's signaling package), sfu@PATH (the SFU of another mediabench build, for A/B), direct (pion peers with no server)")
 		calls := fs.String("calls", "25,50,100,150", "rising numbers of two-party calls")
 		runs := fs.Int("runs", 3, "repetitions of the whole ramp")
+		always := fs.Int("always", 100, "measure every step up to this many calls even past 1 % loss or saturation")
 		warmup := fs.Duration("warmup", 2*time.Second, "traffic before measuring")
 		measure := fs.Duration("measure", 8*time.Second, "measurement window per step")
 		sockBuf := fs.Int("sockbuf", 4<<20, "relay socket buffer bytes")
@@ -60,7 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("-calls: %w", err)
 		}
 		return runCapacity(ctx, capacityConfig{
-			targets: strings.Split(*targets, ","), calls: ns, runs: *runs,
+			targets: strings.Split(*targets, ","), calls: ns, runs: *runs, always: *always,
 			warmup: *warmup, measure: *measure, sockBuf: *sockBuf, log: stderr, out: stdout,
 			profileDir: *profile, noMux: *noMux, memProfileRate: *memRate,
 		})
