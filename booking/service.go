@@ -44,8 +44,9 @@ type Params struct {
 	Slots        models.SlotStore
 	Appointments models.AppointmentStore
 	Policies     models.BookingPolicyStore
-	Notifier     *Notifier   // nil: no notifications
-	Calls        CallCreator // nil: video appointments get no call
+	Invitations  models.InvitationStore // booking invitations from triage (nil: none)
+	Notifier     *Notifier              // nil: no notifications
+	Calls        CallCreator            // nil: video appointments get no call
 	Hooks        Hooks
 	Grace        time.Duration // how long a held slot may wait for its appointment; default 2 minutes
 	Logger       *slog.Logger  // default: discard

@@ -53,6 +53,7 @@ type Params struct {
 	Appointments  models.AppointmentStore
 	Policies      models.BookingPolicyStore
 	Notifications models.NotificationStore
+	Invitations   models.InvitationStore
 	Booking       *booking.Service
 
 	// FHIR R4: the stores the FHIR views and the export read. They are the same stores as the
@@ -110,6 +111,7 @@ type server struct {
 	appointments  models.AppointmentStore
 	policies      models.BookingPolicyStore
 	notifications models.NotificationStore
+	invitations   models.InvitationStore
 	booking       *booking.Service
 
 	// FHIR R4.
@@ -166,7 +168,7 @@ func NewApp(p Params) *fiber.App {
 	s := &server{
 		db: p.DB, users: p.Users, patients: p.Patients, orgs: p.Orgs, audit: p.Audit, conditions: p.Conditions,
 		sessions: p.Sessions, slots: p.Slots, appointments: p.Appointments, policies: p.Policies,
-		notifications: p.Notifications, booking: p.Booking,
+		notifications: p.Notifications, invitations: p.Invitations, booking: p.Booking,
 		observations: p.Observations, plans: p.Plans, alerts: p.Alerts, alertTriage: p.AlertTriage,
 		fhirStores: p.FHIR,
 		auth:       p.Auth, tokens: p.Tokens, keys: p.Keys, hasher: p.Hasher,

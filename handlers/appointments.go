@@ -16,6 +16,8 @@ type appointmentRequest struct {
 	Mode        models.AppointmentMode `json:"mode"`
 	Reason      string                 `json:"reason"`
 	Adjustments models.Adjustments     `json:"adjustments"`
+	// InvitationID completes a booking invitation: the slot must fit it.
+	InvitationID string `json:"invitationId"`
 }
 
 // bookingActor is who the booking engine sees: practice staff (a clinician or administrator the
@@ -52,7 +54,12 @@ func (s *server) handleAppointmentCreate(c *fiber.Ctx) error {
 		return err
 	}
 	r.Patient, r.By = p, bookingActor(actorOf(c))
-	a, _, err := s.booking.Book(c.UserContext(), r)
+	var a *models.Appointment
+	if req.InvitationID != "" {
+		a, _, err = s.booking.BookInvited(c.UserContext(), r, req.InvitationID)
+	} else {
+		a, _, err = s.booking.Book(c.UserContext(), r)
+	}
 	if err != nil {
 		return conflictOn(err, "slotId", "this slot is no longer free")
 	}

@@ -100,10 +100,11 @@ func newHarness(t *testing.T, opts ...harnessOpts) *harness {
 		Triage: h.triage, Calls: h.calls}
 	// Booking.
 	p.Sessions, p.Slots, p.Appointments = store.NewSessionStore(db), store.NewSlotStore(db), store.NewAppointmentStore(db)
-	p.Policies, p.Notifications = store.NewBookingPolicyStore(db), store.NewNotificationStore(db)
+	p.Policies, p.Notifications, p.Invitations = store.NewBookingPolicyStore(db), store.NewNotificationStore(db), store.NewInvitationStore(db)
 	h.booking = booking.New(booking.Params{Sessions: p.Sessions, Slots: p.Slots, Appointments: p.Appointments, Policies: p.Policies,
-		Notifier: &booking.Notifier{Store: p.Notifications, Logger: slog.New(slog.DiscardHandler), Now: time.Now},
-		Calls:    booking.StoreCalls{Calls: store.NewCallStore(db), Now: time.Now}})
+		Invitations: p.Invitations,
+		Notifier:    &booking.Notifier{Store: p.Notifications, Logger: slog.New(slog.DiscardHandler), Now: time.Now},
+		Calls:       booking.StoreCalls{Calls: store.NewCallStore(db), Now: time.Now}})
 	p.Booking = h.booking
 	for _, o := range opts {
 		if o.params != nil {

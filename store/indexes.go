@@ -33,6 +33,7 @@ const (
 	collNotifications   = "notifications"
 	collLeases          = "leases"
 	collBookingPolicies = "bookingPolicies"
+	collInvitations     = "bookingInvitations"
 )
 
 // key builds an index key from field/direction pairs, in order.
@@ -144,6 +145,9 @@ func indexes() map[string][]mongo.IndexModel {
 			plain(key("practiceId", 1, "start", 1, "_id", 1)),
 			plain(key("clinicianId", 1, "start", 1, "_id", 1)),
 			plain(key("status", 1, "start", 1)),
+		},
+		collInvitations: {
+			plain(key("patientId", 1, "createdAt", -1, "_id", -1)),
 		},
 		collNotifications: {
 			plain(key("userId", 1, "createdAt", -1, "_id", -1)),

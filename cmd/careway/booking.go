@@ -18,20 +18,23 @@ type bookingParts struct {
 	appointments  *store.AppointmentStore
 	policies      *store.BookingPolicyStore
 	notifications *store.NotificationStore
+	invitations   *store.InvitationStore
 	notifier      *booking.Notifier
 	service       *booking.Service
 }
 
 func newBookingParts(cfg *Config, db *store.DB, log *slog.Logger) *bookingParts {
 	b := &bookingParts{sessions: store.NewSessionStore(db), slots: store.NewSlotStore(db), appointments: store.NewAppointmentStore(db),
-		policies: store.NewBookingPolicyStore(db), notifications: store.NewNotificationStore(db)}
+		policies: store.NewBookingPolicyStore(db), notifications: store.NewNotificationStore(db),
+		invitations: store.NewInvitationStore(db)}
 	var d booking.Deliverer = booking.LogDeliverer{Logger: log}
 	if cfg.NotifyWebhookURL != "" {
 		d = booking.WebhookDeliverer{URL: cfg.NotifyWebhookURL, Timeout: cfg.NotifyWebhookTimeout}
 	}
 	b.notifier = &booking.Notifier{Store: b.notifications, Deliver: d, Logger: log, Now: time.Now}
 	b.service = booking.New(booking.Params{Sessions: b.sessions, Slots: b.slots, Appointments: b.appointments, Policies: b.policies,
-		Notifier: b.notifier, Calls: booking.StoreCalls{Calls: store.NewCallStore(db), Now: time.Now}, Logger: log})
+		Invitations: b.invitations,
+		Notifier:    b.notifier, Calls: booking.StoreCalls{Calls: store.NewCallStore(db), Now: time.Now}, Logger: log})
 	return b
 }
 

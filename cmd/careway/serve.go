@@ -102,7 +102,7 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 
 	app := handlers.NewApp(handlers.Params{
 		Sessions: bk.sessions, Slots: bk.slots, Appointments: bk.appointments, Policies: bk.policies,
-		Notifications: bk.notifications, Booking: bk.service,
+		Notifications: bk.notifications, Invitations: bk.invitations, Booking: bk.service,
 		DB: db, Users: users, Patients: patients, Orgs: orgs, Audit: audits, Conditions: conds,
 		Observations: observations, Plans: plans, Alerts: alerts, AlertTriage: triage,
 		Triage: triage, Calls: calls, Media: hub, ICEServers: network.ICEServers, WSOrigins: cfg.WSOrigins,
