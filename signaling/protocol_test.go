@@ -411,3 +411,19 @@ func TestTURNCredentials(t *testing.T) {
 		t.Fatal("TURN without a secret accepted")
 	}
 }
+
+func TestRepeatedRenegotiationKeepsMediaFlowing(t *testing.T) {
+	h := newTestHub(t)
+	_, pat, docID, _ := admittedPair(t, h, "call-toggle")
+	for i := range 6 {
+		pat.Send(signaling.TypeAudioOnly, signaling.AudioOnlyData{Enabled: i%2 == 0})
+		pat.Wait(signaling.TypeOffer, 5*time.Second)
+	}
+	n := pat.Received(docID, "video")
+	eventually(t, 10*time.Second, "video after six renegotiations", func() bool { return pat.Received(docID, "video") > n+10 })
+	// Each switch back adds a fresh video m-section and the one it replaced stays inactive (no
+	// reuse yet): 1 for the patient's own video, 1 first, 3 re-added.
+	if got := strings.Count(pat.PC.RemoteDescription().SDP, "m=video"); got > 5 {
+		t.Fatalf("video m-sections after six switches: %d, want at most 5", got)
+	}
+}
