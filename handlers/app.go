@@ -56,9 +56,7 @@ type Params struct {
 	Invitations   models.InvitationStore
 	Booking       *booking.Service
 
-	// FHIR R4: the stores the FHIR views and the export read. They are the same stores as the
-	// areas above use, passed here so that the FHIR wiring stands on its own.
-	FHIR FHIRStores
+	// FHIR R4 reads the stores of the areas above.
 
 	Auth   *auth.Service
 	Tokens *auth.Tokens
@@ -115,7 +113,6 @@ type server struct {
 	booking       *booking.Service
 
 	// FHIR R4.
-	fhirStores FHIRStores
 
 	auth   *auth.Service
 	tokens *auth.Tokens
@@ -170,8 +167,7 @@ func NewApp(p Params) *fiber.App {
 		sessions: p.Sessions, slots: p.Slots, appointments: p.Appointments, policies: p.Policies,
 		notifications: p.Notifications, invitations: p.Invitations, booking: p.Booking,
 		observations: p.Observations, plans: p.Plans, alerts: p.Alerts, alertTriage: p.AlertTriage,
-		fhirStores: p.FHIR,
-		auth:       p.Auth, tokens: p.Tokens, keys: p.Keys, hasher: p.Hasher,
+		auth: p.Auth, tokens: p.Tokens, keys: p.Keys, hasher: p.Hasher,
 		registry: p.Registry, metrics: newHTTPMetrics(p.Registry), log: p.Logger,
 		openAPI: p.OpenAPI, proxies: p.TrustedProxies, metricsToken: p.MetricsToken,
 		accessLog: p.AccessLog, now: p.Now, ids: newRequestIDs(),

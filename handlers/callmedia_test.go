@@ -40,7 +40,12 @@ func (w *clientConn) Close(code int, reason string) error {
 // dial opens the call's socket on the real server at base with a ticket, as a browser at origin.
 func dial(t *testing.T, base string, call models.CallID, ticket, origin string) (*clientConn, *http.Response, error) {
 	t.Helper()
-	url := "ws" + strings.TrimPrefix(base, "http") + "/api/v1/calls/" + string(call) + "/ws?ticket=" + ticket
+	return dialPath(t, base, "/api/v1/calls/"+string(call)+"/ws?ticket="+ticket, origin)
+}
+
+func dialPath(t *testing.T, base, path, origin string) (*clientConn, *http.Response, error) {
+	t.Helper()
+	url := "ws" + strings.TrimPrefix(base, "http") + path
 	hdr := http.Header{}
 	if origin != "" {
 		hdr.Set("Origin", origin)
@@ -183,4 +188,46 @@ func TestCallWholePath(t *testing.T) {
 	}
 	// Nobody joins an ended call.
 	h.do("POST", "/api/v1/calls/"+string(call)+"/tickets", w.patient.token, nil).want(t, 409)
+}
+
+// TestPreCallCheckThroughTheServer runs the pre-call check through the echo routes: a
+// signed-in patient's ticket, and a guest's from their guest token; the server echoes each
+// client's media and reports what it measured. A ticket for the echo works once.
+func TestPreCallCheckThroughTheServer(t *testing.T) {
+	h, _ := newMediaHarness(t)
+	w := h.w
+	base := h.serve()
+	var tk ticketJSON
+	h.do("POST", "/api/v1/echo/tickets", w.patient.token, nil).want(t, 201).decode(t, &tk)
+	h.do("POST", "/api/v1/echo/tickets", "", nil).want(t, 401)
+	conn, _, err := dialPath(t, base, "/api/v1/echo/ws?ticket="+tk.Ticket, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sigtest.New(t, conn, sigtest.Options{Publish: true})
+	j := c.Joined()
+	if !j.Check {
+		t.Fatalf("joined %+v, want a check", j)
+	}
+	eventually(t, 15*time.Second, "own media echoed and a check result", func() bool {
+		if c.Received(j.ParticipantID, "video") < 10 {
+			return false
+		}
+		env, ok := c.WaitFor(signaling.TypeCheckResult, 2*time.Second)
+		if !ok {
+			return false
+		}
+		var res signaling.CheckResultData
+		sigtest.Decode(t, env, &res)
+		return res.UpKbps > 0 && res.RTTMs > 0
+	})
+	if _, resp, err := dialPath(t, base, "/api/v1/echo/ws?ticket="+tk.Ticket, base); err == nil || resp == nil || resp.StatusCode != 401 {
+		t.Fatalf("reused echo ticket: %v, %v; want 401", resp, err)
+	}
+	// A calls ticket does not open the echo socket.
+	call := h.createCall(t, w.clinicianA.token, map[string]any{"patientId": w.patientA.ID}, 201)
+	callTicket := h.ticket(t, call.ID, w.patient.token)
+	if _, resp, err := dialPath(t, base, "/api/v1/echo/ws?ticket="+callTicket.Ticket, base); err == nil || resp == nil || resp.StatusCode != 401 {
+		t.Fatalf("call ticket on the echo socket: %v, %v; want 401", resp, err)
+	}
 }

@@ -311,6 +311,12 @@ func TestCallGuests(t *testing.T) {
 		t.Errorf("guest ticket %+v", more)
 	}
 	h.do("POST", "/api/v1/call-invites/tickets", "", map[string]any{"guestToken": "forged"}).want(t, 401)
+	var echo ticketJSON
+	h.do("POST", "/api/v1/call-invites/echo-tickets", "", map[string]any{"guestToken": red.GuestToken}).want(t, 201).decode(t, &echo)
+	if echo.CallID != "echo" || echo.Ticket == "" {
+		t.Errorf("guest echo ticket %+v", echo)
+	}
+	h.do("POST", "/api/v1/call-invites/echo-tickets", "", map[string]any{"guestToken": "forged"}).want(t, 401)
 	got, err := h.calls.CallByID(context.Background(), call.ID)
 	if err != nil || len(got.Participants) != 2 || got.Participants[0].Kind != models.KindGuest {
 		t.Errorf("participants %+v (%v)", got.Participants, err)

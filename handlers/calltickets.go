@@ -234,6 +234,18 @@ type guestTicketRequest struct {
 
 // handleGuestTicket gives a guest who redeemed an invite a new ticket for the same call.
 func (s *server) handleGuestTicket(c *fiber.Ctx) error {
+	return s.guestTicket(c, false)
+}
+
+// handleGuestEchoTicket gives a guest a ticket for a pre-call check, so that a carer or an
+// interpreter can check camera, microphone and network from the invite page.
+func (s *server) handleGuestEchoTicket(c *fiber.Ctx) error {
+	return s.guestTicket(c, true)
+}
+
+// guestTicket issues a ticket to the holder of a guest token: for the invite's call, or for a
+// pre-call check (echo).
+func (s *server) guestTicket(c *fiber.Ctx, echo bool) error {
 	var req guestTicketRequest
 	if err := decode(c, &req); err != nil {
 		return err
@@ -249,6 +261,14 @@ func (s *server) handleGuestTicket(c *fiber.Ctx) error {
 		}
 		return asUnauthorized(err)
 	}
+	guest := models.CallParticipant{UserID: inv.GuestUserID(), Kind: models.KindGuest, Name: inv.Name}
+	if echo {
+		ans, err := s.issueTicket(ctx, echoCallID, guest)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(ans)
+	}
 	call, err := s.calls.CallByID(ctx, inv.CallID)
 	if err != nil {
 		return err
@@ -256,7 +276,7 @@ func (s *server) handleGuestTicket(c *fiber.Ctx) error {
 	if err := openCall(call); err != nil {
 		return err
 	}
-	ans, err := s.issueTicket(ctx, call.ID, models.CallParticipant{UserID: inv.GuestUserID(), Kind: models.KindGuest, Name: inv.Name})
+	ans, err := s.issueTicket(ctx, call.ID, guest)
 	if err != nil {
 		return err
 	}

@@ -27,15 +27,6 @@ const (
 	systemUCUM      = "http://unitsofmeasure.org"
 )
 
-// FHIRStores are the triage stores that the FHIR endpoints and the export read (the other
-// areas' stores come from their own Params fields). The call store must also list a patient's
-// calls (store.CallStore does); without that, the reads that need it answer 500 rather than
-// guess.
-type FHIRStores struct {
-	Triage models.TriageStore
-	Calls  models.CallStore
-}
-
 // isFHIRPath reports whether a request path is under the FHIR base, where errors are answered
 // as OperationOutcome rather than problem+json.
 func isFHIRPath(path string) bool {

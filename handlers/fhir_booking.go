@@ -215,7 +215,7 @@ func (s *server) handleFHIREncounterRead(c *fiber.Ctx) error {
 	if !models.IsUUID(id) {
 		return models.Errorf(models.ENOTFOUND, "No encounter has this id.")
 	}
-	call, err := s.fhirStores.Calls.CallByID(c.UserContext(), models.CallID(id))
+	call, err := s.calls.CallByID(c.UserContext(), models.CallID(id))
 	if err != nil {
 		return err
 	}
@@ -244,7 +244,7 @@ func (s *server) handleFHIREncounterSearch(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	lister, ok := s.fhirStores.Calls.(callLister)
+	lister, ok := s.calls.(callLister)
 	if !ok {
 		return models.Errorf(models.EINTERNAL, "the call store cannot list a patient's calls")
 	}

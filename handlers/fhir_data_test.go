@@ -43,7 +43,7 @@ func newFHIRWorld(t *testing.T) *fhirWorld {
 	fw := &fhirWorld{obs: store.NewObservationStore(db), plans: store.NewPlanStore(db), sessions: store.NewSessionStore(db),
 		slots: store.NewSlotStore(db), appts: store.NewAppointmentStore(db), triage: store.NewTriageStore(db), calls: store.NewCallStore(db)}
 	fw.h = newHarness(t, harnessOpts{db: db, params: func(p *handlers.Params) {
-		p.FHIR = handlers.FHIRStores{Triage: fw.triage, Calls: fw.calls}
+		p.Triage, p.Calls = fw.triage, fw.calls
 		p.Observations, p.Plans, p.Sessions, p.Slots, p.Appointments = fw.obs, fw.plans, fw.sessions, fw.slots, fw.appts
 	}})
 	fw.f = newFHIRClient(fw.h)

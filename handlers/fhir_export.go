@@ -28,8 +28,8 @@ func (s *server) handlePatientExport(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	calls, ok := s.fhirStores.Calls.(callLister)
-	if s.observations == nil || s.plans == nil || s.appointments == nil || s.fhirStores.Triage == nil || !ok {
+	calls, ok := s.calls.(callLister)
+	if s.observations == nil || s.plans == nil || s.appointments == nil || s.triage == nil || !ok {
 		return models.Errorf(models.EINTERNAL, "the export needs every store")
 	}
 	ctx := c.UserContext()
@@ -81,7 +81,7 @@ func (s *server) handlePatientExport(c *fiber.Ctx) error {
 		return err
 	}
 	if err := eachPage(ctx, func(pg models.Page) (string, error) {
-		items, next, err := s.fhirStores.Triage.ListTriageForPatient(ctx, p.ID, pg)
+		items, next, err := s.triage.ListTriageForPatient(ctx, p.ID, pg)
 		for _, r := range items {
 			entries = append(entries, fhirEntry{"ServiceRequest", string(r.ID), fhirServiceRequest(r)})
 		}

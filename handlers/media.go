@@ -124,7 +124,7 @@ func qualityOf(sum signaling.Summary) *models.CallQuality {
 			Kind: models.ParticipantKind(p.Role), JoinedAt: p.JoinedAt, LeftAt: p.LeftAt, LeftReason: p.LeftReason,
 			Admitted: p.Admitted, Samples: m.Samples, AvgUpKbps: m.AvgUpKbps, AvgDownKbps: m.AvgDownKbps,
 			AvgUpLossPct: m.AvgUpLossPct, MaxUpLossPct: m.MaxUpLossPct, AvgDownLossPct: m.AvgDownLossPct,
-			MaxDownLossPct: m.MaxDownLossPct, AvgRTTMs: m.AvgRTTMs, MaxRTTMs: m.MaxRTTMs, MaxJitterMs: m.MaxJitterMs})
+			MaxDownLossPct: m.MaxDownLossPct, AvgRTTMs: m.AvgRTTMs, MaxRTTMs: m.MaxRTTMs, AvgJitterMs: m.AvgJitterMs, MaxJitterMs: m.MaxJitterMs})
 	}
 	return q
 }

@@ -55,6 +55,7 @@ func (s *server) routes(app *fiber.App, p Params) {
 	api.Get("/echo/ws", s.handleEchoSocket)
 	api.Post("/call-invites/redeem", s.limitPerClient(30, time.Minute), s.handleInviteRedeem)
 	api.Post("/call-invites/tickets", s.limitPerClient(60, time.Minute), s.handleGuestTicket)
+	api.Post("/call-invites/echo-tickets", s.limitPerClient(60, time.Minute), s.handleGuestEchoTicket)
 
 	// Everything below needs a valid access token.
 	api.Use(s.authenticate)

@@ -89,6 +89,7 @@ type ParticipantQuality struct {
 	MaxDownLossPct float64         `json:"maxDownLossPct"`
 	AvgRTTMs       float64         `json:"avgRttMs"`
 	MaxRTTMs       float64         `json:"maxRttMs"`
+	AvgJitterMs    float64         `json:"avgJitterMs"`
 	MaxJitterMs    float64         `json:"maxJitterMs"`
 }
 

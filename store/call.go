@@ -63,6 +63,7 @@ type partQualityDoc struct {
 	MaxDownLossPct float64                `bson:"maxDownLossPct"`
 	AvgRTTMs       float64                `bson:"avgRttMs"`
 	MaxRTTMs       float64                `bson:"maxRttMs"`
+	AvgJitterMs    float64                `bson:"avgJitterMs"`
 	MaxJitterMs    float64                `bson:"maxJitterMs"`
 }
 

@@ -112,7 +112,6 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies, BodyLimit: cfg.BodyLimit,
 		ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, MetricsToken: cfg.MetricsToken,
 		AccessLog: cfg.AccessLog, RegisterPerIP: cfg.RegisterPerIP,
-		FHIR: handlers.FHIRStores{Triage: store.NewTriageStore(db), Calls: store.NewCallStore(db)},
 	})
 
 	if cfg.MetricsToken == "" && !cfg.Demo {
