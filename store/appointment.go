@@ -112,9 +112,9 @@ func (s *AppointmentStore) CreateAppointment(ctx context.Context, a *models.Appo
 
 // AppointmentByID returns ENOTFOUND if there is no such appointment.
 func (s *AppointmentStore) AppointmentByID(ctx context.Context, id models.AppointmentID) (*models.Appointment, error) {
-	var d appointmentDoc
-	if err := s.c.FindOne(ctx, bson.D{{Key: "_id", Value: string(id)}}).Decode(&d); err != nil {
-		return nil, notFound("appointments.findOne", err, "Appointment not found.")
+	d, err := findByID[appointmentDoc](ctx, s.c, string(id), "Appointment not found.")
+	if err != nil {
+		return nil, err
 	}
 	return d.model(), nil
 }
@@ -123,12 +123,7 @@ func (s *AppointmentStore) AppointmentByID(ctx context.Context, id models.Appoin
 // f.UpdatedSince is set (a changes feed). Returns EINVALID without a patient, practice,
 // clinician or status, or for a bad cursor.
 func (s *AppointmentStore) ListAppointments(ctx context.Context, f models.AppointmentFilter, p models.Page) ([]*models.Appointment, string, error) {
-	filter := bson.D{}
-	for _, e := range []struct{ k, v string }{{"patientId", string(f.PatientID)}, {"practiceId", string(f.PracticeID)}, {"clinicianId", string(f.ClinicianID)}} {
-		if e.v != "" {
-			filter = append(filter, bson.E{Key: e.k, Value: e.v})
-		}
-	}
+	filter := withEqual(bson.D{}, "patientId", string(f.PatientID), "practiceId", string(f.PracticeID), "clinicianId", string(f.ClinicianID))
 	if len(filter) == 0 && len(f.Statuses) == 0 {
 		return nil, "", invalid("patientId", "a patient, practice, clinician or status is required")
 	}

@@ -46,3 +46,22 @@ func guardedUpdate[D any](ctx context.Context, db *DB, c *mongo.Collection, id s
 	}
 	return &d, true, nil
 }
+
+// findByID decodes the document with _id id, or returns ENOTFOUND with message.
+func findByID[D any](ctx context.Context, c *mongo.Collection, id, message string) (*D, error) {
+	var d D
+	if err := c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
+		return nil, notFound(c.Name()+".findOne", err, message)
+	}
+	return &d, nil
+}
+
+// withEqual appends field = value to filter for each pair whose value is set (optional filters).
+func withEqual(filter bson.D, pairs ...string) bson.D {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] != "" {
+			filter = append(filter, bson.E{Key: pairs[i], Value: pairs[i+1]})
+		}
+	}
+	return filter
+}

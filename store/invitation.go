@@ -70,9 +70,9 @@ func (s *InvitationStore) CreateInvitation(ctx context.Context, i *models.Bookin
 
 // InvitationByID returns ENOTFOUND if there is none.
 func (s *InvitationStore) InvitationByID(ctx context.Context, id string) (*models.BookingInvitation, error) {
-	var d invitationDoc
-	if err := s.c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
-		return nil, notFound("bookingInvitations.findOne", err, "Invitation not found.")
+	d, err := findByID[invitationDoc](ctx, s.c, id, "Invitation not found.")
+	if err != nil {
+		return nil, err
 	}
 	return d.model(), nil
 }

@@ -149,9 +149,9 @@ func (s *SessionStore) EnsureSlots(ctx context.Context, id models.SessionID, ste
 
 // SessionByID returns ENOTFOUND if there is no such session.
 func (s *SessionStore) SessionByID(ctx context.Context, id models.SessionID) (*models.Session, error) {
-	var d sessionDoc
-	if err := s.c.FindOne(ctx, bson.D{{Key: "_id", Value: string(id)}}).Decode(&d); err != nil {
-		return nil, notFound("sessions.findOne", err, "Session not found.")
+	d, err := findByID[sessionDoc](ctx, s.c, string(id), "Session not found.")
+	if err != nil {
+		return nil, err
 	}
 	return d.model(), nil
 }
@@ -162,10 +162,7 @@ func (s *SessionStore) ListSessions(ctx context.Context, f models.SessionFilter,
 	if f.PracticeID == "" {
 		return nil, "", invalid("practiceId", "is required")
 	}
-	filter := bson.D{{Key: "practiceId", Value: string(f.PracticeID)}}
-	if f.ClinicianID != "" {
-		filter = append(filter, bson.E{Key: "clinicianId", Value: string(f.ClinicianID)})
-	}
+	filter := withEqual(bson.D{}, "practiceId", string(f.PracticeID), "clinicianId", string(f.ClinicianID))
 	if r := timeRange(f.From, f.To); r != nil {
 		filter = append(filter, bson.E{Key: "start", Value: r})
 	}

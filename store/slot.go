@@ -81,9 +81,9 @@ func slotsOf(s *models.Session, stepFree bool) []any {
 
 // SlotByID returns ENOTFOUND if there is no such slot.
 func (s *SlotStore) SlotByID(ctx context.Context, id models.SlotID) (*models.Slot, error) {
-	var d slotDoc
-	if err := s.c.FindOne(ctx, bson.D{{Key: "_id", Value: string(id)}}).Decode(&d); err != nil {
-		return nil, notFound("slots.findOne", err, "Slot not found.")
+	d, err := findByID[slotDoc](ctx, s.c, string(id), "Slot not found.")
+	if err != nil {
+		return nil, err
 	}
 	return d.model(), nil
 }
@@ -99,12 +99,8 @@ func (s *SlotStore) SearchSlots(ctx context.Context, q models.SlotQuery, p model
 		start = append(start, bson.E{Key: "$lt", Value: q.Before.UTC()})
 	}
 	filter := bson.D{{Key: "practiceId", Value: string(q.PracticeID)}, {Key: "status", Value: models.SlotFree}, {Key: "start", Value: start}}
-	for _, f := range []struct{ k, v string }{{"siteId", string(q.SiteID)}, {"clinicianId", string(q.ClinicianID)},
-		{"modes", string(q.Mode)}, {"serviceType", string(q.ServiceType)}} {
-		if f.v != "" {
-			filter = append(filter, bson.E{Key: f.k, Value: f.v})
-		}
-	}
+	filter = withEqual(filter, "siteId", string(q.SiteID), "clinicianId", string(q.ClinicianID), "modes", string(q.Mode),
+		"serviceType", string(q.ServiceType))
 	if q.StepFreeOnly {
 		filter = append(filter, bson.E{Key: "stepFree", Value: true})
 	}
