@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/bson"
+
 	"careway/store"
 	"careway/store/embedded"
 )
@@ -47,6 +49,7 @@ func Main(m *testing.M) int {
 
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
+	closePool()
 	if shared.srv != nil {
 		if err := shared.srv.Close(); err != nil {
 			fmt.Fprintln(os.Stderr, "storetest: stop shared server:", err)
@@ -106,9 +109,11 @@ func MustStartServerIn(tb testing.TB, dir string) *embedded.Server {
 	return srv
 }
 
-// MustOpen returns a store.DB on a new, empty database of the shared server (or of a server of
-// its own when Main is not in use), with every index created. The database is dropped and
-// the connection closed when tb's test ends.
+// MustOpen returns a store.DB on an empty database of the shared server (or of a server of
+// its own when Main is not in use), with every index created. When tb's test ends the database
+// is emptied and kept for a later MustOpen of the same test binary: creating every index costs
+// about sixty commands on FerretDB, emptying the collections a few. A database that cannot be
+// emptied, or that no longer answers, is dropped instead.
 func MustOpen(tb testing.TB) *store.DB {
 	tb.Helper()
 	srv, err := sharedServer()
@@ -116,23 +121,107 @@ func MustOpen(tb testing.TB) *store.DB {
 		tb.Fatalf("start shared embedded server: %v", err)
 	}
 	if srv == nil {
-		srv = MustStartServer(tb)
+		return MustOpenURI(tb, MustStartServer(tb).URI())
 	}
-	return MustOpenURI(tb, srv.URI())
+	db := takePooled()
+	if db == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+		defer cancel()
+		if db, err = store.Open(ctx, srv.URI(), DBName(tb), Logger()); err != nil {
+			tb.Fatalf("open database: %v", err)
+		}
+	}
+	tb.Cleanup(func() {
+		if err := recycle(db); err != nil {
+			tb.Errorf("recycle test database: %v", err)
+		}
+	})
+	return db
+}
+
+// openTimeout bounds opening a test database. It is generous because the tests run on shared,
+// noisy machines and each open creates every index; it is not a performance assertion.
+const openTimeout = 2 * time.Minute
+
+// pool holds emptied databases of the shared server, ready for the next MustOpen.
+var pool struct {
+	mu  sync.Mutex
+	dbs []*store.DB
+}
+
+const maxPooled = 16
+
+func takePooled() *store.DB {
+	pool.mu.Lock()
+	defer pool.mu.Unlock()
+	if n := len(pool.dbs); n > 0 {
+		db := pool.dbs[n-1]
+		pool.dbs = pool.dbs[:n-1]
+		return db
+	}
+	return nil
+}
+
+// recycle empties every collection of db and keeps it for reuse, or drops it when that fails
+// or the pool is full. Indexes stay: no test drops one (the store creates them only at open).
+func recycle(db *store.DB) error {
+	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+	defer cancel()
+	err := empty(ctx, db)
+	pool.mu.Lock()
+	if err == nil && len(pool.dbs) < maxPooled {
+		pool.dbs = append(pool.dbs, db)
+		pool.mu.Unlock()
+		return nil
+	}
+	pool.mu.Unlock()
+	if derr := db.Database().Drop(ctx); derr != nil && err == nil {
+		err = fmt.Errorf("drop: %w", derr)
+	}
+	if cerr := db.Close(ctx); cerr != nil && err == nil {
+		err = fmt.Errorf("close: %w", cerr)
+	}
+	return err
+}
+
+// empty deletes every document of every collection of db.
+func empty(ctx context.Context, db *store.DB) error {
+	names, err := db.Database().ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if _, err := db.Database().Collection(name).DeleteMany(ctx, bson.D{}); err != nil {
+			return fmt.Errorf("empty %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// closePool closes the pooled databases (Main removes the server's files afterwards).
+func closePool() {
+	pool.mu.Lock()
+	defer pool.mu.Unlock()
+	for _, db := range pool.dbs {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = db.Close(ctx)
+		cancel()
+	}
+	pool.dbs = nil
 }
 
 // MustOpenURI opens a new database with a random name on the server at uri, and drops it and
 // closes the connection when tb's test ends.
 func MustOpenURI(tb testing.TB, uri string) *store.DB {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
 	defer cancel()
 	db, err := store.Open(ctx, uri, DBName(tb), Logger())
 	if err != nil {
 		tb.Fatalf("open database: %v", err)
 	}
 	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
 		defer cancel()
 		if err := db.Database().Drop(ctx); err != nil {
 			tb.Errorf("drop test database: %v", err)
