@@ -61,7 +61,6 @@ type Limits struct {
 	MediaQueue      int           // RTP packets queued per subscriber before new ones are dropped, default 128 (~190 KB)
 	MaxTextBytes    int           // per chat message, default 2000
 	KeyframeEvery   time.Duration // fewest time between keyframe requests forwarded to a publisher, default 500 ms
-	AnswerTimeout   time.Duration // an offer unanswered this long closes the socket (1008; the client may resume), default 20 s
 }
 
 func (l *Limits) defaults() {
@@ -75,7 +74,6 @@ func (l *Limits) defaults() {
 	setDefault(&l.MediaQueue, 128)
 	setDefault(&l.MaxTextBytes, 2000)
 	setDefault(&l.KeyframeEvery, 500*time.Millisecond)
-	setDefault(&l.AnswerTimeout, 20*time.Second)
 }
 
 func setDefault[T int | float64 | time.Duration](v *T, d T) {

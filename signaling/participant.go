@@ -62,8 +62,6 @@ type participant struct {
 	candidates     []webrtc.ICECandidateInit
 	graceGen       int
 	graceTimer     *time.Timer
-	offerGen       int // bumped by every offer and answer; a stale answer timer sees a different one
-	offerTimer     *time.Timer
 	media          sync.WaitGroup // track readers and RTCP readers
 }
 
@@ -83,7 +81,6 @@ const (
 	evAdmitted
 	evEnd
 	evClose
-	evAnswerTimeout
 )
 
 type event struct {
@@ -208,15 +205,6 @@ func (p *participant) handle(e event) bool {
 			p.quit(LeftTimeout, 0, nil)
 			return true
 		}
-	case evAnswerTimeout:
-		// A client that does not answer is broken; it may come back with its resume token,
-		// which offers again.
-		if e.gen == p.offerGen && p.negotiating {
-			if s := p.session(); s != nil {
-				s.sendError(ErrOutOfOrder, "no answer to the offer in time", TypeOffer)
-				s.closeAfter(ClosePolicy, "no answer")
-			}
-		}
 	case evCandidate:
 		p.send(TypeCandidate, e.cand.ToJSON())
 	case evConnState:
@@ -315,7 +303,6 @@ func (p *participant) attach(s *session, newPeer bool) {
 		// The answer to the outstanding offer was lost with the old socket: offer it again.
 		if ld := pc.LocalDescription(); ld != nil {
 			p.send(TypeOffer, SDPData{SDP: ld.SDP})
-			p.armAnswerTimer()
 		}
 		p.pending, p.pendingRestart = true, true
 		return

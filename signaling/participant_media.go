@@ -168,7 +168,6 @@ func (p *participant) negotiate(restart bool) {
 		return
 	}
 	p.negotiating, p.pending, p.pendingRestart = true, false, false
-	p.armAnswerTimer()
 	p.send(TypeOffer, SDPData{SDP: offer.SDP})
 }
 
@@ -184,7 +183,6 @@ func (p *participant) onAnswer(sdp string) {
 		return
 	}
 	p.negotiating = false
-	p.stopAnswerTimer()
 	for _, c := range p.candidates {
 		_ = pc.AddICECandidate(c)
 	}
@@ -226,7 +224,6 @@ func (p *participant) closeMedia() {
 	p.downList.Store(&[]*downTrack{})
 	p.fresh, p.candidates = nil, nil
 	p.negotiating, p.pending, p.pendingRestart = false, false, false
-	p.stopAnswerTimer()
 	p.room.mu.Lock()
 	p.pubs = nil
 	p.room.resyncLocked()
@@ -303,20 +300,5 @@ func settleICE(pc *webrtc.PeerConnection, limit time.Duration) {
 		default:
 			return
 		}
-	}
-}
-
-// armAnswerTimer starts the wait for the answer to the offer just sent.
-func (p *participant) armAnswerTimer() {
-	p.stopAnswerTimer()
-	gen := p.offerGen
-	p.offerTimer = time.AfterFunc(p.room.hub.p.Limits.AnswerTimeout, func() { p.post(event{kind: evAnswerTimeout, gen: gen}) })
-}
-
-// stopAnswerTimer forgets any wait for an answer.
-func (p *participant) stopAnswerTimer() {
-	p.offerGen++
-	if p.offerTimer != nil {
-		p.offerTimer.Stop()
 	}
 }

@@ -427,27 +427,3 @@ func TestRepeatedRenegotiationKeepsMediaFlowing(t *testing.T) {
 		t.Fatalf("video m-sections after six switches: %d, want at most 5", got)
 	}
 }
-
-func TestUnansweredOfferClosesTheSocket(t *testing.T) {
-	h := newTestHub(t, func(p *signaling.Params) { p.Limits.AnswerTimeout = 300 * time.Millisecond })
-	server, client := sigtest.Pipe()
-	go func() { _ = h.Join(t.Context(), "call-noans", clinician, server) }()
-	c := sigtest.New(t, client, sigtest.Options{NoAnswer: true})
-	c.Joined()
-	c.Wait(signaling.TypeOffer, 5*time.Second)
-	errorFor(t, c, signaling.ErrOutOfOrder, signaling.TypeOffer)
-	<-client.Closed()
-	if client.CloseCode() != signaling.ClosePolicy {
-		t.Fatalf("close code = %d, want %d", client.CloseCode(), signaling.ClosePolicy)
-	}
-	// A client that answers in time is left alone.
-	ok := h.join("call-ans", clinician, sigtest.Options{})
-	ok.Joined()
-	if err := ok.Connected(10 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(600 * time.Millisecond)
-	if ok.Has(signaling.TypeError) {
-		t.Fatalf("answered client got %v", ok.Types())
-	}
-}

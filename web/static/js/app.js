@@ -7,6 +7,7 @@ import { signinView } from './signin.js';
 import { queueView } from './queue.js';
 import { callView, guestView } from './call.js';
 import { checkView } from './check.js';
+import { consultView } from './consult.js';
 
 const session = new Session();
 
@@ -17,13 +18,16 @@ const routes = [
   { path: /^\/call\/([\w-]+)$/, view: callView, who: ['clinician', 'patient', 'carehome_staff'] },
   { path: /^\/join\/([\w.~-]+)$/, view: guestView, who: null },
   { path: /^\/check$/, view: checkView, who: null },
+  { path: /^\/consultations$/, view: consultView, who: ['patient', 'carehome_staff'] },
 ];
 
 let cleanup = null;
 let afterSignin = null;
 
 function homeFor(me) {
-  return me?.role === 'clinician' ? '#/queue' : '#/check';
+  if (me?.role === 'clinician') return '#/queue';
+  if (me?.role === 'patient' || me?.role === 'carehome_staff') return '#/consultations';
+  return '#/check';
 }
 
 export function navigate(hash) {
@@ -38,6 +42,7 @@ function renderHeader() {
   const here = location.hash;
   const links = [];
   if (me?.role === 'clinician') links.push(['#/queue', 'Triage queue']);
+  if (me?.role === 'patient' || me?.role === 'carehome_staff') links.push(['#/consultations', 'Consultations']);
   links.push(['#/check', 'Pre-call check']);
   if (!me) links.push(['#/signin', 'Sign in']);
   replace(nav, links.map(([href, text]) => h('a', { href, 'aria-current': here === href ? 'page' : null }, text)));

@@ -37,11 +37,11 @@ export function guestView({ main, params }) {
     try {
       // Redeeming the single-use invite gives a call id, the first ticket and a short-lived
       // guest token that fetches further tickets (to reconnect) for this call only.
-      const r = await anonymous('POST', '/api/v1/call-invites/redeem', { invite });
+      const r = await anonymous('POST', '/api/v1/call-invites/redeem', { token: invite });
       let first = r.ticket;
       const ticket = async () => {
         if (first) { const t = first; first = null; return t; }
-        return (await anonymous('POST', `/api/v1/calls/${encodeURIComponent(r.callId)}/guest-tickets`, { guestToken: r.guestToken })).ticket;
+        return (await anonymous('POST', '/api/v1/call-invites/tickets', { guestToken: r.guestToken })).ticket;
       };
       replace(main);
       stop = callPage(main, { callId: r.callId, ticket, clinician: false });
@@ -56,6 +56,8 @@ export function guestView({ main, params }) {
 }
 
 function callPage(main, { callId, ticket, clinician, session }) {
+  const role = session?.me?.role;
+  const back = role === 'clinician' ? ['#/queue', 'Back to the triage queue'] : role ? ['#/consultations', 'Back to consultations'] : null;
   const status = h('p', { class: 'state', role: 'status', 'aria-live': 'polite' }, STATE_WORDS.connecting);
   const banner = h('div', { class: 'banner', hidden: true, role: 'alert' });
   const messages = h('div', { 'aria-live': 'polite' });
@@ -72,10 +74,11 @@ function callPage(main, { callId, ticket, clinician, session }) {
   const controls = h('div', { class: 'actions controls', role: 'group', 'aria-label': 'Call controls' }, micBtn, camBtn, audioOnlyBtn, soundBtn, endBtn);
   const side = clinician ? clinicianPanel() : null;
 
-  main.append(h('h1', {}, 'Video consultation'), status, banner, messages, tiles, quality, controls, side?.el);
+  main.append(h('h1', {}, 'Video consultation'), status, banner, messages, tiles, quality, controls);
+  if (side) main.append(side.el);
 
-  const remotes = new Map(); // stream id (publisher's participant id) → {tile, video, label}
-  const names = new Map();   // participant id → {name, kind, muted, reconnecting}
+  const remotes = new Map(); // stream id (the publisher's participant id) → {tile, video, label}
+  const names = new Map();   // participant id → ParticipantInfo (docs/signaling.md)
   let client = null;
   let stream = null;
   let statsTimer = null;
@@ -84,9 +87,10 @@ function callPage(main, { callId, ticket, clinician, session }) {
   function label(id) {
     const p = names.get(id);
     if (!p) return 'Participant';
-    const bits = [p.name || p.kind || 'Participant'];
+    const bits = [p.name || 'Participant'];
     if (p.audioMuted) bits.push('(muted)');
-    if (p.reconnecting) bits.push('(reconnecting)');
+    if (p.videoMuted) bits.push('(camera off)');
+    if (p.state === 'reconnecting') bits.push('(reconnecting)');
     return bits.join(' ');
   }
   function relabel() { for (const [id, r] of remotes) { r.label.textContent = label(id); r.video.setAttribute('aria-label', `Video of ${label(id)}`); } }
@@ -123,7 +127,7 @@ function callPage(main, { callId, ticket, clinician, session }) {
     stream?.getAudioTracks().forEach((t) => { t.enabled = !on; });
     micBtn.setAttribute('aria-pressed', String(on));
     micBtn.textContent = on ? 'Unmute microphone' : 'Mute microphone';
-    client?.send('mute', { audio: on, video: camBtn.getAttribute('aria-pressed') === 'true' });
+    client?.send('mute', { kind: 'audio', muted: on });
     announce(on ? 'Microphone muted' : 'Microphone on');
   });
   camBtn.addEventListener('click', () => {
@@ -131,7 +135,7 @@ function callPage(main, { callId, ticket, clinician, session }) {
     stream?.getVideoTracks().forEach((t) => { t.enabled = !off; });
     camBtn.setAttribute('aria-pressed', String(off));
     camBtn.textContent = off ? 'Turn camera on' : 'Turn camera off';
-    client?.send('mute', { audio: micBtn.getAttribute('aria-pressed') === 'true', video: off });
+    client?.send('mute', { kind: 'video', muted: off });
     announce(off ? 'Camera off' : 'Camera on');
   });
   // Audio only: stop sending video and ask the server to stop forwarding video to us, for a
@@ -140,7 +144,7 @@ function callPage(main, { callId, ticket, clinician, session }) {
     const on = audioOnlyBtn.getAttribute('aria-pressed') !== 'true';
     audioOnlyBtn.setAttribute('aria-pressed', String(on));
     stream?.getVideoTracks().forEach((t) => { t.enabled = !on && camBtn.getAttribute('aria-pressed') !== 'true'; });
-    client?.send('audio-only', { enabled: on });
+    client?.setAudioOnly(on);
     tiles.classList.toggle('audio-only', on);
     announce(on ? 'Audio only: video is off both ways' : 'Video is back on');
   });
@@ -169,39 +173,51 @@ function callPage(main, { callId, ticket, clinician, session }) {
       status.textContent = detail.state === 'ended' && detail.why ? `${STATE_WORDS.ended}: ${detail.why}` : STATE_WORDS[detail.state];
       status.className = `state ${detail.state}`;
       controls.hidden = detail.state === 'ended';
-      if (detail.state === 'ended') { stopStats(); stream?.getTracks().forEach((t) => t.stop()); }
+      if (detail.state === 'ended') {
+        stopStats();
+        stream?.getTracks().forEach((t) => t.stop());
+        if (back) status.after(h('p', {}, h('a', { href: back[0] }, back[1])));
+      }
     });
     client.addEventListener('track', ({ detail }) => addTrack(detail));
-    const setParticipants = (list) => {
+    const upsert = (list, replaceAll) => {
+      if (replaceAll) names.clear();
       for (const p of list || []) names.set(p.id, { ...(names.get(p.id) || {}), ...p });
+      for (const id of [...remotes.keys()]) if (!names.has(id)) dropParticipant(id);
       relabel();
       side?.render(names, client);
     };
-    client.addEventListener('welcome', ({ detail }) => setParticipants(detail.participants));
-    client.addEventListener('resumed', ({ detail }) => setParticipants(detail.participants));
-    client.addEventListener('participants', ({ detail }) => { names.clear(); setParticipants(detail.participants); });
-    client.addEventListener('joined', ({ detail }) => { setParticipants([detail.participant || detail]); announce(`${label((detail.participant || detail).id)} joined`); });
-    client.addEventListener('waiting-room', ({ detail }) => setParticipants(detail.participants));
-    client.addEventListener('left', ({ detail }) => {
-      const id = detail.participantId || detail.id;
-      announce(`${label(id)} left the call`);
+    client.addEventListener('joined', ({ detail }) => upsert(detail.participants, true));
+    client.addEventListener('admitted', ({ detail }) => { upsert(detail.participants, true); announce('You have been let in to the call.'); });
+    client.addEventListener('participantJoined', ({ detail }) => {
+      const p = detail.participant;
+      upsert([p]);
+      announce(p.admitted ? `${p.name} joined the call` : `${p.name} is in the waiting room`);
+    });
+    client.addEventListener('participantUpdated', ({ detail }) => {
+      const p = detail.participant;
+      const before = names.get(p.id);
+      upsert([p]);
+      if (before && before.state !== p.state && p.state === 'reconnecting') announce(`${p.name} is reconnecting`);
+      if (before && !before.admitted && p.admitted) announce(`${p.name} was let in`);
+    });
+    client.addEventListener('participantLeft', ({ detail }) => {
+      const id = detail.participantId;
+      const who = names.get(id)?.name || 'A participant';
+      const why = { removed: 'was removed', timeout: 'lost their connection and left', ended: 'left' }[detail.reason] || 'left';
+      announce(`${who} ${why}`);
+      messages.append(h('p', { class: 'muted' }, `${who} ${why}.`));
       names.delete(id); dropParticipant(id); relabel(); side?.render(names, client);
     });
-    client.addEventListener('muted', ({ detail }) => {
-      const id = detail.participantId || detail.id;
-      names.set(id, { ...(names.get(id) || {}), audioMuted: !!detail.audio, videoMuted: !!detail.video });
-      relabel();
-    });
-    client.addEventListener('reconnecting', ({ detail }) => {
-      const id = detail.participantId || detail.id;
-      names.set(id, { ...(names.get(id) || {}), reconnecting: detail.reconnecting !== false });
-      relabel();
-    });
     client.addEventListener('message', ({ detail }) => {
-      messages.append(h('p', { class: 'message' }, h('strong', {}, `${detail.fromName || 'Clinician'}: `), detail.text));
+      const from = names.get(detail.from)?.name || (detail.fromRole === 'clinician' ? 'Clinician' : 'Message');
+      messages.append(h('p', { class: 'message', role: 'alert' }, h('strong', {}, `${from}: `), detail.text));
     });
     client.addEventListener('quality', ({ detail }) => side?.quality(detail, names));
-    client.addEventListener('error', ({ detail }) => { banner.textContent = detail.message || 'The server refused that.'; banner.hidden = false; });
+    client.addEventListener('error', ({ detail }) => {
+      banner.textContent = detail.message ? `Not done: ${detail.message}` : 'The server refused that.';
+      banner.hidden = false;
+    });
     client.addEventListener('problem', ({ detail }) => { console.warn('call problem', detail.message); });
     await client.start();
     startStats();
@@ -228,12 +244,14 @@ function callPage(main, { callId, ticket, clinician, session }) {
   function stopStats() { clearTimeout(statsTimer); }
 
   function clinicianPanel() {
-    const list = h('ul', { class: 'waiting' });
+    const list = h('ul', { class: 'waiting', id: 'waiting-list' });
     const others = h('ul', { class: 'waiting' });
-    const q = h('dl', { class: 'stats' });
-    const msg = h('input', { id: 'waiting-message', type: 'text', maxlength: 500, placeholder: 'Running about 10 minutes late' });
+    const q = h('dl', { class: 'stats', id: 'call-quality' });
+    const to = h('select', { id: 'message-to' });
+    const msg = h('input', { id: 'waiting-message', type: 'text', maxlength: 2000, autocomplete: 'off' });
     const msgForm = h('form', {},
-      h('label', { for: 'waiting-message' }, 'Message to the waiting room'), msg,
+      h('label', { for: 'message-to' }, 'Message to'), to,
+      h('label', { for: 'waiting-message' }, 'Message'), h('p', { class: 'hint' }, 'For example: running about 10 minutes late.'), msg,
       h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Send message')));
     const inviteName = h('input', { id: 'invite-name', type: 'text', maxlength: 100, autocomplete: 'off' });
     const inviteRole = h('select', { id: 'invite-role' }, h('option', { value: 'carer' }, 'Carer'), h('option', { value: 'interpreter' }, 'Interpreter'));
@@ -246,46 +264,54 @@ function callPage(main, { callId, ticket, clinician, session }) {
     msgForm.addEventListener('submit', (e) => {
       e.preventDefault();
       const text = msg.value.trim();
-      if (!text || !current) return;
-      current.send('message', { text });
+      if (!text || !current || !to.value) return;
+      current.send('message', { to: to.value, text });
       msg.value = '';
-      announce('Message sent to the waiting room');
+      announce('Message sent');
     });
     inviteForm.addEventListener('submit', async (e) => {
       e.preventDefault();
       try {
         const inv = await session.request('POST', `/api/v1/calls/${encodeURIComponent(callId)}/invites`, { name: inviteName.value.trim(), role: inviteRole.value });
-        const link = `${location.origin}/#/join/${inv.secret || inv.token}`;
-        const field = h('input', { id: 'invite-link', type: 'text', readonly: true, value: link });
-        replace(inviteOut, h('label', { for: 'invite-link' }, `Link for ${inv.name || 'the guest'} (single use, expires ${new Date(inv.expiresAt).toLocaleTimeString('en-GB')})`), field);
+        const field = h('input', { id: 'invite-link', type: 'text', readonly: true, value: new URL(inv.link || `/#/join/${inv.token}`, location.origin).href });
+        replace(inviteOut, h('label', { for: 'invite-link' }, `Link for ${inv.name || 'the guest'}: single use, expires at ${new Date(inv.expiresAt).toLocaleTimeString('en-GB')}`), field);
         field.select();
       } catch (err) {
-        replace(inviteOut, h('p', { class: 'field-error' }, err.fields?.name || err.message));
+        replace(inviteOut, h('p', { class: 'field-error' }, err.fields?.name || err.fields?.role || err.message));
       }
     });
     const el = h('section', { class: 'panel', 'aria-labelledby': 'room-title' },
       h('h2', { id: 'room-title' }, 'Waiting room'), list, msgForm,
       h('h2', {}, 'In the call'), others,
-      h('h2', {}, 'Quality'), q,
+      h('h2', {}, 'Quality (measured by the server)'), q,
       h('h2', {}, 'Invite a carer or interpreter'), inviteForm);
+    const roleWords = (r) => String(r || '').replace(/_/g, ' ');
     return {
       el,
       render(names, client) {
         current = client;
-        const waiting = [...names.values()].filter((p) => p.admitted === false);
-        const admitted = [...names.values()].filter((p) => p.admitted !== false && p.id !== client.self?.id);
+        const people = [...names.values()].filter((p) => p.id !== client.self?.id);
+        const waiting = people.filter((p) => !p.admitted);
+        const admitted = people.filter((p) => p.admitted);
+        const focusedKey = document.activeElement?.dataset?.key;
         replace(list, waiting.length ? waiting.map((p) => h('li', { dataset: { participant: p.id } },
-          h('span', { class: 'who' }, `${p.name || 'Participant'} (${p.kind || 'patient'})`),
-          h('button', { type: 'button', onclick: () => client.send('admit', { participantId: p.id }) }, `Admit ${p.name || ''}`.trim()),
-          h('button', { type: 'button', class: 'secondary', onclick: () => client.send('remove', { participantId: p.id }) }, 'Remove'))) : h('li', {}, 'Nobody is waiting.'));
+          h('span', { class: 'who' }, `${p.name} (${roleWords(p.role)})`),
+          h('button', { type: 'button', dataset: { key: `admit-${p.id}` }, onclick: () => client.send('admit', { participantId: p.id }) }, `Admit ${p.name}`),
+          h('button', { type: 'button', class: 'secondary', dataset: { key: `remove-${p.id}` }, onclick: () => client.send('remove', { participantId: p.id }) }, `Remove ${p.name}`))) : h('li', {}, 'Nobody is waiting.'));
         replace(others, admitted.length ? admitted.map((p) => h('li', { dataset: { participant: p.id } },
-          h('span', { class: 'who' }, `${p.name || 'Participant'} (${p.kind || ''})${p.reconnecting ? ' reconnecting' : ''}`),
-          h('button', { type: 'button', class: 'secondary', onclick: () => client.send('remove', { participantId: p.id }) }, `Remove ${p.name || ''}`.trim()))) : h('li', {}, 'Nobody else yet.'));
+          h('span', { class: 'who' }, `${p.name} (${roleWords(p.role)})${p.state === 'reconnecting' ? ', reconnecting' : ''}${p.audioOnly ? ', audio only' : ''}`),
+          h('button', { type: 'button', class: 'secondary', dataset: { key: `remove-${p.id}` }, onclick: () => client.send('remove', { participantId: p.id }) }, `Remove ${p.name}`))) : h('li', {}, 'Nobody else yet.'));
+        const keep = to.value;
+        replace(to, people.map((p) => h('option', { value: p.id }, `${p.name}${p.admitted ? '' : ' (waiting)'}`)));
+        if (people.some((p) => p.id === keep)) to.value = keep;
+        else if (waiting.length) to.value = waiting[0].id;
+        msgForm.hidden = !people.length;
+        if (focusedKey) el.querySelector(`[data-key="${CSS.escape(focusedKey)}"]`)?.focus();
       },
       quality(d, names) {
         replace(q, (d.participants || []).flatMap((p) => [
-          h('dt', {}, names.get(p.participantId || p.id)?.name || 'Participant'),
-          h('dd', {}, `loss ${(p.lossPercent ?? 0).toFixed(1)} %, jitter ${Math.round(p.jitterMs ?? 0)} ms, round trip ${Math.round(p.rttMs ?? 0)} ms, ${Math.round(p.bitrateKbps ?? 0)} kbit/s`),
+          h('dt', {}, names.get(p.participantId)?.name || 'Participant'),
+          h('dd', { dataset: { participant: p.participantId } }, `sending ${Math.round(p.upKbps)} kbit/s (loss ${p.upLossPct.toFixed(1)} %), receiving ${Math.round(p.downKbps)} kbit/s (loss ${p.downLossPct.toFixed(1)} %), jitter ${Math.round(p.jitterMs)} ms, round trip ${p.rttMs ? `${Math.round(p.rttMs)} ms` : 'not known yet'}`),
         ]));
       },
     };

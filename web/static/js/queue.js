@@ -17,6 +17,20 @@ export const OUTCOMES = [
 
 const PRIORITY_WORDS = { emergency: 'Emergency', urgent: 'Urgent', soon: 'Soon', routine: 'Routine' };
 
+// adjustments lists a request's reasonable adjustments in words (booking's Adjustments shape).
+function adjustments(a) {
+  if (!a) return [];
+  if (Array.isArray(a)) return a;
+  const out = [];
+  if (a.interpreter) out.push(a.language ? `interpreter (${a.language})` : 'interpreter');
+  if (a.bsl) out.push('BSL interpreter');
+  if (a.stepFree) out.push('step-free access');
+  if (a.longerAppointment) out.push('longer appointment');
+  if (a.carerAttending) out.push('carer attending');
+  if (a.notes) out.push(a.notes);
+  return out;
+}
+
 export function priorityBadge(p) {
   const cls = PRIORITY_WORDS[p] ? p : 'urgent'; // unknown: shown as urgent, the safer side
   return h('span', { class: `badge ${cls}` }, PRIORITY_WORDS[p] || String(p));
@@ -25,14 +39,18 @@ export function priorityBadge(p) {
 export function queueView({ main, session, navigate }) {
   const me = session.me;
   const list = h('ul', { class: 'queue', 'aria-describedby': 'queue-updated' });
+  const rooms = h('ul', { class: 'waiting', id: 'waiting-rooms' });
   const updated = h('p', { id: 'queue-updated', class: 'muted' }, 'Loading…');
   const errorBox = h('div', { class: 'error-summary', role: 'alert', hidden: true });
-  main.append(h('h1', {}, 'Triage queue'), errorBox, updated, list);
+  main.append(h('h1', {}, 'Triage queue'), errorBox, updated,
+    h('section', { class: 'panel', 'aria-labelledby': 'rooms-h' }, h('h2', { id: 'rooms-h' }, 'Waiting rooms'), rooms),
+    h('section', { 'aria-labelledby': 'queue-h' }, h('h2', { id: 'queue-h' }, 'Open requests'), list));
 
   let timer = null;
   let stopped = false;
   let busy = new Set(); // request ids with an action in flight: not redrawn under the user
   let lastIds = '';
+  let lastWaiting = 0;
 
   async function load() {
     if (stopped) return;
@@ -41,7 +59,9 @@ export function queueView({ main, session, navigate }) {
       const data = await session.request('GET', `/api/v1/practices/${encodeURIComponent(me.practiceId)}/triage-queue`);
       errorBox.hidden = true;
       draw(data.items || []);
-      updated.textContent = `${(data.items || []).length} open requests. Updated ${new Date().toLocaleTimeString('en-GB')}; refreshes every ${REFRESH_MS / 1000} seconds.`;
+      drawRooms(data.waitingRooms || []);
+      const n = (data.items || []).length;
+      updated.textContent = `${n} open request${n === 1 ? '' : 's'}. Updated ${new Date().toLocaleTimeString('en-GB')}; refreshes every ${REFRESH_MS / 1000} seconds.`;
     } catch (err) {
       errorBox.replaceChildren(h('h2', {}, 'The queue could not be loaded'), h('p', {}, err.message));
       errorBox.hidden = false;
@@ -65,28 +85,43 @@ export function queueView({ main, session, navigate }) {
     }
   }
 
+  // drawRooms lists the practice's calls with someone waiting to be let in now; admitting
+  // happens on the call page, whose socket carries the admit.
+  function drawRooms(list) {
+    const focused = document.activeElement?.dataset?.call;
+    const n = list.reduce((k, r) => k + r.waiting.length, 0);
+    replace(rooms, list.length ? list.map((r) => h('li', {},
+      h('span', { class: 'who' }, r.waiting.map((p) => `${p.name} (${p.role.replace(/_/g, ' ')})`).join(', '), ' waiting'),
+      h('button', { type: 'button', dataset: { call: r.callId }, onclick: () => navigate(`#/call/${r.callId}`) }, `Open call with ${r.waiting[0]?.name || 'patient'}`)))
+      : h('li', {}, 'Nobody is waiting.'));
+    if (focused) rooms.querySelector(`[data-call="${CSS.escape(focused)}"]`)?.focus();
+    if (n && n !== lastWaiting) announce(`${n} ${n === 1 ? 'person is' : 'people are'} in a waiting room.`);
+    lastWaiting = n;
+  }
+
   function row(r) {
+    const prio = r.queuePriority || r.priority;
     const mine = r.takenBy && r.takenBy === me.id;
     const taken = r.status === 'in_progress';
-    const li = h('li', { class: r.priority, dataset: { id: r.id }, 'aria-labelledby': `req-${r.id}` });
-    const title = h('h2', { id: `req-${r.id}`, class: 'visually-hidden' }, `${PRIORITY_WORDS[r.priority] || r.priority} request from ${r.patientName || 'patient'}`);
+    const li = h('li', { class: prio, dataset: { id: r.id }, 'aria-labelledby': `req-${r.id}` });
+    const title = h('h3', { id: `req-${r.id}`, class: 'visually-hidden' }, `${PRIORITY_WORDS[prio] || prio} request from ${r.patientName || 'patient'}`);
     const head = h('div', { class: 'head' },
-      priorityBadge(r.priority),
+      priorityBadge(prio),
+      r.raisedByWaiting ? h('span', { class: 'muted' }, `(raised from ${PRIORITY_WORDS[r.priority] || r.priority} by waiting)`) : null,
       h('strong', {}, r.patientName || `Patient ${r.patientId}`),
       h('span', { class: 'muted' }, `waiting ${ago(r.createdAt)}`),
       h('span', { class: 'muted' }, `prefers ${String(r.preferredMode || '').replace(/_/g, ' ')}`),
-      r.inWaitingRoom ? h('span', { class: 'badge ok' }, 'In waiting room') : null,
       taken ? h('span', { class: 'muted' }, mine ? 'taken by you' : 'taken by a colleague') : null);
     const flags = (r.redFlags || []).length ? h('p', {}, h('strong', {}, 'Red flags: '), r.redFlags.join(', ').replace(/_/g, ' ')) : null;
-    const adj = (r.adjustments || []).length ? h('p', {}, h('strong', {}, 'Adjustments: '), r.adjustments.join(', ')) : null;
+    const adjWords = adjustments(r.adjustments);
+    const adj = adjWords.length ? h('p', {}, h('strong', {}, 'Adjustments: '), adjWords.join(', ')) : null;
     const actions = h('div', { class: 'actions' });
     if (!taken) {
       actions.append(h('button', { type: 'button', dataset: { key: 'take' }, onclick: () => take(r, li) }, 'Take'));
     } else if (mine) {
       actions.append(outcomeForm(r, li));
     }
-    if (r.callId && (mine || !taken)) actions.append(h('button', { type: 'button', class: 'secondary', dataset: { key: 'call' }, onclick: () => navigate(`#/call/${r.callId}`) }, 'Open call'));
-    li.append(title, head, h('p', { class: 'desc' }, r.description), flags, adj, actions);
+    li.append(...[title, head, h('p', { class: 'desc' }, r.description), flags, adj, actions].filter(Boolean));
     return li;
   }
 
@@ -110,7 +145,7 @@ export function queueView({ main, session, navigate }) {
     const sel = h('select', { id: `outcome-${r.id}`, dataset: { key: 'outcome' } }, OUTCOMES.map(([v, t]) => h('option', { value: v }, t)));
     const note = h('input', { id: `note-${r.id}`, type: 'text', maxlength: 2000, dataset: { key: 'note' } });
     const err = h('p', { class: 'field-error', hidden: true, role: 'alert' });
-    const form = h('form', { class: 'outcome', 'aria-label': 'Outcome' },
+    const form = h('form', { class: 'outcome', 'aria-label': 'Record an outcome' },
       h('label', { for: sel.id }, 'Outcome'), sel,
       h('label', { for: note.id }, 'Note for the patient (optional)'), note, err,
       h('div', { class: 'actions' }, h('button', { type: 'submit', dataset: { key: 'record' } }, 'Record outcome')));

@@ -4,12 +4,10 @@
 // network changes, the client opens a new socket with a fresh ticket, presents its resume token
 // (within the server's grace period) and asks for an ICE restart, keeping its place in the call.
 
-const RESUME_WINDOW_MS = 30000;
 
 export class CallClient extends EventTarget {
-  // callId: the call; ticket(): resolves to a fresh single-use socket ticket; stream: the local
-  // camera and microphone (may be null for a receive-only client); socketPath: override for the
-  // echo room.
+  // socketURL(ticket): the socket's URL; ticket(): resolves to a fresh single-use socket
+  // ticket; stream: the local camera and microphone (null: receive only).
   constructor({ socketURL, ticket, stream }) {
     super();
     this.socketURL = socketURL;
@@ -18,10 +16,12 @@ export class CallClient extends EventTarget {
     this.ws = null;
     this.pc = null;
     this.resumeToken = null;
-    this.self = null;          // {id, kind, name, admitted}
+    this.self = null;          // {id, role, admitted}
     this.state = 'idle';       // connecting, waiting, connected, reconnecting, ended
     this.closed = false;
     this.lostAt = 0;
+    this.graceMs = 30000;   // replaced by the server's resumeGraceSeconds
+    this.audioOnly = false;
     this.pendingCandidates = [];
     this.restartTimer = null;
     this.onNetwork = () => this.networkChanged();
@@ -59,7 +59,7 @@ export class CallClient extends EventTarget {
       // 'disconnected' often heals by itself within a couple of seconds; restart if it does not.
       if (s === 'disconnected') this.restartTimer = setTimeout(() => this.requestRestart('ice disconnected'), 2500);
       if ((s === 'connected' || s === 'completed') && this.state === 'reconnecting' && this.ws?.readyState === WebSocket.OPEN) {
-        this.setState(this.self?.admitted === false ? 'waiting' : 'connected');
+        this.setState(this.self?.admitted ? 'connected' : 'waiting');
       }
     });
   }
@@ -75,7 +75,9 @@ export class CallClient extends EventTarget {
     const ws = new WebSocket(this.socketURL(ticket));
     this.ws = ws;
     ws.addEventListener('open', () => {
-      if (this.resumeToken) this.send('resume', { resumeToken: this.resumeToken });
+      const join = { audioOnly: this.audioOnly || undefined };
+      if (this.resumeToken) join.resumeToken = this.resumeToken;
+      this.send('join', join);
     });
     ws.addEventListener('message', (e) => {
       let msg;
@@ -86,8 +88,8 @@ export class CallClient extends EventTarget {
       if (ws !== this.ws) return;
       this.emit('socketclose', { code: e.code, reason: e.reason });
       if (this.closed || this.state === 'ended') return;
-      // 1000 with a reason from the server is final (removed, ended, resume refused).
-      if (e.code === 4000 || e.code === 4001 || e.code === 4003 || e.code === 4004) return this.finish(e.reason || 'closed');
+      const final = FINAL_CLOSES[e.code];
+      if (final) return this.finish(final);
       this.lost(new Error(e.reason || `socket closed (${e.code})`));
     });
   }
@@ -98,9 +100,9 @@ export class CallClient extends EventTarget {
     if (!this.resumeToken) return this.finish(err.message || 'Could not connect');
     if (!this.lostAt) this.lostAt = Date.now();
     this.setState('reconnecting', err.message);
-    const left = RESUME_WINDOW_MS - (Date.now() - this.lostAt);
-    if (left <= 0) return this.finish('Could not reconnect within 30 seconds');
-    setTimeout(() => { if (!this.closed) this.openSocket(); }, Math.min(1000 + Math.random() * 500, left));
+    const left = this.graceMs - (Date.now() - this.lostAt);
+    if (left <= 0) return this.finish(`Could not reconnect within ${Math.round(this.graceMs / 1000)} seconds`);
+    setTimeout(() => { if (!this.closed) this.openSocket(); }, Math.min(800 + Math.random() * 400, left));
   }
 
   networkChanged() {
@@ -109,44 +111,52 @@ export class CallClient extends EventTarget {
     this.requestRestart('network changed');
   }
 
+  // requestRestart asks the server for an ICE restart: it answers with a fresh offer.
   requestRestart(why) {
-    if (this.closed || !this.ws || this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.closed || !this.ws || this.ws.readyState !== WebSocket.OPEN || !this.pc.remoteDescription) return;
     if (this.state === 'connected') this.setState('reconnecting', why);
-    this.send('restart', {});
+    this.send('restartIce', {});
   }
 
   send(type, data) {
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type, data }));
   }
 
+  // setAudioOnly asks the server to stop (or resume) forwarding video to this client; it is
+  // remembered and repeated on the join after a reconnection.
+  setAudioOnly(on) {
+    this.audioOnly = on;
+    this.send('audioOnly', { enabled: on });
+  }
+
   async handle(type, d) {
     switch (type) {
-      case 'welcome':
-      case 'resumed':
+      case 'joined':
         this.resumeToken = d.resumeToken || this.resumeToken;
-        this.self = { ...(this.self || {}), ...(d.self || d) };
-        if (d.iceServers) this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers: d.iceServers });
+        if (d.resumeGraceSeconds) this.graceMs = d.resumeGraceSeconds * 1000;
+        this.self = { id: d.participantId, role: d.role, admitted: d.admitted };
+        if (Array.isArray(d.iceServers) && d.iceServers.length) {
+          const iceServers = d.iceServers.map((x) => ({ urls: x.urls, username: x.username, credential: x.credential }));
+          this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers });
+        }
         this.lostAt = 0;
-        if (type === 'resumed') this.send('restart', {});
-        this.setState(this.self.admitted === false ? 'waiting' : 'connected');
-        this.emit(type, d);
+        // On a resume the server restarts ICE itself with a new offer; the state turns to
+        // connected when media flows again.
+        if (!d.resumed || this.pc.iceConnectionState === 'connected' || this.pc.iceConnectionState === 'completed') {
+          this.setState(d.admitted ? 'connected' : 'waiting');
+        }
+        this.emit('joined', d);
         break;
       case 'offer': {
         await this.pc.setRemoteDescription({ type: 'offer', sdp: d.sdp });
         for (const c of this.pendingCandidates.splice(0)) await this.pc.addIceCandidate(c).catch(() => {});
-        const answer = await this.pc.createAnswer();
-        await this.pc.setLocalDescription(answer);
-        this.send('answer', { type: 'answer', sdp: this.pc.localDescription.sdp });
+        await this.pc.setLocalDescription(await this.pc.createAnswer());
+        this.send('answer', { sdp: this.pc.localDescription.sdp });
         break;
       }
       case 'candidate':
         if (!this.pc.remoteDescription) this.pendingCandidates.push(d);
         else await this.pc.addIceCandidate(d).catch(() => {});
-        break;
-      case 'waiting':
-        if (this.self) this.self.admitted = false;
-        this.setState('waiting');
-        this.emit(type, d);
         break;
       case 'admitted':
         if (this.self) this.self.admitted = true;
@@ -156,10 +166,11 @@ export class CallClient extends EventTarget {
       case 'ended':
       case 'removed':
         this.emit(type, d);
-        this.finish(type === 'ended' ? 'The call has ended' : 'You have been removed from the call');
+        this.finish(type === 'ended' ? 'the clinician ended the call' : 'you were removed from the call');
         break;
       default:
-        // participants, joined, left, muted, reconnecting, message, quality, error...
+        // participantJoined, participantUpdated, participantLeft, message, quality,
+        // checkResult, error
         this.emit(type, d);
     }
   }
@@ -176,8 +187,16 @@ export class CallClient extends EventTarget {
     this.setState('ended', why);
   }
 
-  leave() { this.send('leave', {}); this.finish('You left the call'); }
+  leave() { this.send('leave', {}); this.finish('you left the call'); }
 }
+
+// Socket close codes after which reconnecting is pointless (docs/signaling.md).
+const FINAL_CLOSES = {
+  4001: 'you were removed from the call',
+  4002: 'the call was opened in another window',
+  4003: 'the call is full',
+  4004: 'your place in the call was given up after the connection was lost too long',
+};
 
 // socketURL builds the signaling URL of a call for a ticket, on this page's origin.
 export function callSocketURL(callId) {
