@@ -16,7 +16,7 @@ var fhirCapabilities = []struct {
 	read     bool
 	search   []fhirSearchParam
 }{
-	{"Patient", true, nil},
+	{"Patient", true, []fhirSearchParam{{"identifier", fhir.SearchParamTypeToken}}},
 	{"Condition", false, []fhirSearchParam{{"patient", fhir.SearchParamTypeReference}, {"code", fhir.SearchParamTypeToken}}},
 	{"Observation", true, []fhirSearchParam{{"patient", fhir.SearchParamTypeReference}, {"code", fhir.SearchParamTypeToken}, {"date", fhir.SearchParamTypeDate}}},
 	{"CarePlan", true, []fhirSearchParam{{"patient", fhir.SearchParamTypeReference}}},

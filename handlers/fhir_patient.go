@@ -9,6 +9,7 @@ import (
 
 	"careway/auth"
 	"careway/models"
+	"careway/models/clinical"
 )
 
 // handleFHIRPatientRead answers GET /fhir/r4/Patient/{id}: the patient's demographics as a FHIR
@@ -107,4 +108,62 @@ func fhirMeta(updated time.Time) *fhir.Meta {
 // fhirInstant formats a time as a FHIR instant (UTC, milliseconds).
 func fhirInstant(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05.000Z07:00")
+}
+
+// patientFinder finds a patient by verified NHS number (store.PatientStore has it).
+type patientFinder interface {
+	PatientByNHSNumber(ctx context.Context, nhs string) (*models.Patient, error)
+}
+
+// handleFHIRPatientSearch answers GET /fhir/r4/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|{n}:
+// the patient with that verified NHS number, if the caller may see them. A patient the caller
+// may not see is left out (and the refusal audited) rather than refused with 403: a 403 would
+// tell anyone with an account whether a number belongs to a Careway patient.
+func (s *server) handleFHIRPatientSearch(c *fiber.Ctx) error {
+	q, err := fhirQuery(c, "identifier")
+	if err != nil {
+		return err
+	}
+	tokens, err := q.tokens("identifier")
+	if err != nil {
+		return err
+	}
+	if len(tokens) != 1 || (tokens[0].HasSystem && tokens[0].System != systemNHSNumber) {
+		return fieldError("identifier", "is required: one NHS number, as "+systemNHSNumber+"|{10 digits}")
+	}
+	nhs, ok := clinical.ParseNHSNumber(tokens[0].Code)
+	if !ok {
+		return fieldError("identifier", "is not a valid NHS number (10 digits with a Modulus 11 check digit)")
+	}
+	if _, err := q.page(); err != nil {
+		return err
+	}
+	finder, ok := s.patients.(patientFinder)
+	if !ok {
+		return models.Errorf(models.EINTERNAL, "the patient store cannot find patients by NHS number")
+	}
+	var entries []fhirEntry
+	p, err := finder.PatientByNHSNumber(c.UserContext(), nhs)
+	switch {
+	case models.ErrorCode(err) == models.ENOTFOUND:
+	case err != nil:
+		return err
+	default:
+		refusal := auth.Can(actorOf(c), auth.ActReadPatient, p, s.now())
+		if refusal != nil {
+			if err := s.record(c, string(auth.ActReadPatient), p.ID, "", models.OutcomeDenied, models.ErrorCode(refusal)); err != nil {
+				return err
+			}
+			break
+		}
+		if err := s.record(c, string(auth.ActReadPatient), p.ID, "", models.OutcomeSuccess, ""); err != nil {
+			return err
+		}
+		entries = append(entries, fhirEntry{"Patient", string(p.ID), fhirPatient(p, s.practiceOf(c.UserContext(), p))})
+	}
+	b, err := s.searchBundle(c, q, "Patient", entries, "")
+	if err != nil {
+		return err
+	}
+	return fhirJSON(c, b)
 }

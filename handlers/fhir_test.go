@@ -256,3 +256,60 @@ func TestFHIRMetadata(t *testing.T) {
 		t.Errorf("capability statement = %+v", cs)
 	}
 }
+
+func TestFHIRPatientSearchByNHSNumber(t *testing.T) {
+	h := newHarness(t)
+	f := newFHIRClient(h)
+	w := h.w
+	ctx := context.Background()
+	claimed := &models.Patient{ID: models.PatientID(models.NewID()), ClaimedNHSNumber: nextNHSNumber(), Name: "Cal Claim",
+		DateOfBirth: "1990-07-08", RequestedPracticeID: w.practiceA.ID, CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	if err := h.patients.CreatePatient(ctx, claimed); err != nil {
+		t.Fatal(err)
+	}
+	search := func(t *testing.T, q, token string) []string {
+		t.Helper()
+		var b fhir.Bundle
+		f.get("/fhir/r4/Patient?identifier="+q, token).want(t, 200).decode(t, &b)
+		var ids []string
+		for _, e := range b.Entry {
+			var p fhir.Patient
+			if err := json.Unmarshal(e.Resource, &p); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, *p.Id)
+		}
+		return ids
+	}
+	nhs := w.patientA.NHSNumber
+	for _, q := range []string{"https://fhir.nhs.uk/Id/nhs-number|" + nhs, nhs} {
+		if got := search(t, q, w.clinicianA.token); len(got) != 1 || got[0] != string(w.patientA.ID) {
+			t.Errorf("%s: %v, want patient A", q, got)
+		}
+	}
+	// Those who may not see the patient get an empty Bundle, not a 403 that would confirm the
+	// number belongs to someone; the refusal is audited.
+	before := h.auditCount(w.patientA.ID, "patient.read", models.OutcomeDenied)
+	for _, tok := range []string{w.clinicianB.token, w.patient2.token, w.staff1.token} {
+		if got := search(t, nhs, tok); len(got) != 0 {
+			t.Errorf("a caller who may not see patient A found %v", got)
+		}
+	}
+	if after := h.auditCount(w.patientA.ID, "patient.read", models.OutcomeDenied); after != before+3 {
+		t.Errorf("denied searches audited %d, want 3", after-before)
+	}
+	if got := search(t, claimed.ClaimedNHSNumber, w.superAdmin.token); len(got) != 0 {
+		t.Errorf("a claimed number matched: %v", got)
+	}
+	if got := search(t, nextNHSNumber(), w.superAdmin.token); len(got) != 0 {
+		t.Errorf("an unknown number matched: %v", got)
+	}
+	for _, q := range []string{"", "?identifier=123", "?identifier=9434765918", "?identifier=http://other|" + nhs,
+		"?identifier=" + nhs + "," + nhs, "?name=Alice"} {
+		param := "identifier"
+		if strings.Contains(q, "name") {
+			param = "name"
+		}
+		f.get("/fhir/r4/Patient"+q, w.clinicianA.token).want(t, 400).outcome(t, "invalid", param)
+	}
+}

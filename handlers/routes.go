@@ -139,6 +139,7 @@ func (s *server) routes(app *fiber.App, p Params) {
 	// FHIR R4 (the same policy as the API). Errors here are OperationOutcome (errorHandler).
 	app.Get(fhirBase+"/metadata", s.handleFHIRMetadata) // before the group: no token needed
 	fhirR4 := app.Group(fhirBase, noStore, s.authenticate)
+	fhirR4.Get("/Patient", s.handleFHIRPatientSearch)
 	fhirR4.Get("/Patient/:id", s.handleFHIRPatientRead)
 	fhirR4.Get("/Condition", s.handleFHIRConditionSearch)
 	fhirR4.Get("/Observation", s.handleFHIRObservationSearch)

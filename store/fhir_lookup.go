@@ -53,3 +53,14 @@ func (s *SlotStore) ListSessionSlots(ctx context.Context, session models.Session
 	}
 	return out, nil
 }
+
+// PatientByNHSNumber returns the patient whose verified NHS number is nhs (10 digits), through
+// the unique nhsKey index; a number only claimed at self-registration does not match. Returns
+// ENOTFOUND.
+func (s *PatientStore) PatientByNHSNumber(ctx context.Context, nhs string) (*models.Patient, error) {
+	var d patientDoc
+	if err := s.c.FindOne(ctx, bson.D{{Key: "nhsKey", Value: nhsKey("", nhs)}}).Decode(&d); err != nil {
+		return nil, notFound("patients.findOne", err, "Patient not found.")
+	}
+	return d.model(), nil
+}

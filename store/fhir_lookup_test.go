@@ -75,6 +75,27 @@ func TestFHIRLookups(t *testing.T) {
 			}
 		}
 	})
+	t.Run("patient by verified NHS number", func(t *testing.T) {
+		pats := store.NewPatientStore(db)
+		verified := &models.Patient{ID: models.PatientID(models.NewID()), NHSNumber: "9434765919", Name: "V", DateOfBirth: "1950-01-01",
+			PracticeID: "pr", CreatedAt: now, UpdatedAt: now}
+		claimed := &models.Patient{ID: models.PatientID(models.NewID()), ClaimedNHSNumber: "9990000018", Name: "C", DateOfBirth: "1950-01-01",
+			CreatedAt: now, UpdatedAt: now}
+		for _, p := range []*models.Patient{verified, claimed} {
+			if err := pats.CreatePatient(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := pats.PatientByNHSNumber(ctx, "9434765919")
+		if err != nil || got.ID != verified.ID {
+			t.Fatalf("PatientByNHSNumber = %v, %v", got, err)
+		}
+		for _, n := range []string{"9990000018", "9990000026"} {
+			if _, err := pats.PatientByNHSNumber(ctx, n); models.ErrorCode(err) != models.ENOTFOUND {
+				t.Errorf("%s: %v, want ENOTFOUND", n, err)
+			}
+		}
+	})
 	t.Run("slots of a session", func(t *testing.T) {
 		sessions, slots := store.NewSessionStore(db), store.NewSlotStore(db)
 		start := now.Add(72 * time.Hour).Truncate(time.Hour)
