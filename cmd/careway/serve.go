@@ -114,6 +114,14 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		AccessLog: cfg.AccessLog, RegisterPerIP: cfg.RegisterPerIP,
 	})
 
+	if cfg.Demo {
+		n, err := seedDemoLTC(ctx, demoLTCParams{App: app, Tokens: tokens, Plans: plans, Observations: observations, Weeks: 3}, time.Now())
+		if err != nil {
+			return fmt.Errorf("demo readings: %w", err)
+		}
+		log.Info("demo readings stored", "new", n)
+	}
+
 	if cfg.MetricsToken == "" && !cfg.Demo {
 		log.Warn("GET /metrics is open to anyone who can reach this port; set CAREWAY_METRICS_TOKEN or keep the port private")
 	}
