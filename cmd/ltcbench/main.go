@@ -101,7 +101,7 @@ func run(runs, batches, size int, profile string) error {
 				body = batchBody(size, b) // new ids for the measured post
 			}
 			insert := func() (time.Duration, error) {
-				obs := withNewIDs(template)
+				obs := withNewIDs(template, b)
 				t0 := time.Now()
 				per, err := w.obs.InsertObservations(ctx, obs)
 				d := time.Since(t0)
@@ -256,12 +256,15 @@ func (w *bench) post(body []byte, n int) ([]*models.Observation, error) {
 	return obs, nil
 }
 
-// withNewIDs copies readings with fresh ids; everything else is as the API stored it.
-func withNewIDs(obs []*models.Observation) []*models.Observation {
+// withNewIDs copies readings with fresh ids, moved back in time by batch days so that each
+// batch's readings have their own times, as the API's batches do; everything else is as the
+// API stored it.
+func withNewIDs(obs []*models.Observation, batch int) []*models.Observation {
 	out := make([]*models.Observation, len(obs))
 	for i, o := range obs {
 		c := *o
 		c.ID = models.ObservationID(models.NewID())
+		c.EffectiveAt = c.EffectiveAt.AddDate(0, 0, -(batch + 4))
 		out[i] = &c
 	}
 	return out
