@@ -22,6 +22,7 @@ type Config struct {
 	AdminEmail      string
 	AdminPassword   string
 	Demo            bool
+	DemoWeeks       int
 	DemoPassword    string
 	SigningKeyFile  string
 	TokenIssuer     string
@@ -73,6 +74,7 @@ var settings = []setting{
 	{"CAREWAY_ADMIN_PASSWORD", "", "password of the bootstrap admin", "", func(c *Config, v string) error { c.AdminPassword = v; return nil }},
 	{"CAREWAY_DEMO", "", "seed the demo data set into an empty database", "true with the embedded database, else false", func(c *Config, v string) error { return parseBool(&c.Demo, v) }},
 	{"CAREWAY_DEMO_PASSWORD", "", "password of every demo account", "random, printed when the demo is seeded", func(c *Config, v string) error { c.DemoPassword = v; return nil }},
+	{"CAREWAY_DEMO_WEEKS", "3", "weeks of demo readings, seeded through the API in the background after start (0: plans only)", "", func(c *Config, v string) error { return parseInt(&c.DemoWeeks, v, 0, 12) }},
 	{"CAREWAY_SIGNING_KEY_FILE", "", "Ed25519 PKCS#8 PEM key for access tokens; unset: keys generated in CAREWAY_DATA_DIR/keys", "", func(c *Config, v string) error { c.SigningKeyFile = v; return nil }},
 	{"CAREWAY_TOKEN_ISSUER", "careway", "iss of access tokens", "", func(c *Config, v string) error { c.TokenIssuer = v; return nil }},
 	{"CAREWAY_TOKEN_AUDIENCE", "careway-api", "aud of access tokens", "", func(c *Config, v string) error { c.TokenAudience = v; return nil }},

@@ -108,6 +108,9 @@ func seedDemoLTC(ctx context.Context, p demoLTCParams, now time.Time) (int, erro
 	staff := &models.User{ID: models.UserID(demoID(kindUser, 2+3)), Role: models.RoleCareHomeStaff,
 		CareHomeID: models.CareHomeID(demoID(kindHome, 1)), PracticeID: models.PracticeID(demoID(kindPractice, 1))}
 	for i, person := range people {
+		if err := ctx.Err(); err != nil {
+			return created, err
+		}
 		resident := i >= len(demoPatients)
 		id := models.PatientID(demoID(kindPatient, i+1))
 		poster := &models.User{ID: models.UserID(demoID(kindUser, 100+i+1)), Role: models.RolePatient, PatientID: id}
@@ -124,6 +127,9 @@ func seedDemoLTC(ctx context.Context, p demoLTCParams, now time.Time) (int, erro
 				return created, err
 			}
 		}
+		if p.Weeks <= 0 {
+			continue
+		}
 		readings := demoReadings(person, i, resident, now, p.Weeks)
 		for _, r := range readings {
 			readingN++
@@ -134,10 +140,13 @@ func seedDemoLTC(ctx context.Context, p demoLTCParams, now time.Time) (int, erro
 		}
 		// A person whose last reading is stored was seeded completely before.
 		last := models.ObservationID(readings[len(readings)-1]["id"].(string))
-		if got, err := p.Observations.ObservationsByID(ctx, []models.ObservationID{last}); err != nil {
-			return created, err
-		} else if got[last] != nil {
+		_, err := p.Observations.ObservationByID(ctx, id, last)
+		switch models.ErrorCode(err) {
+		case "":
 			continue
+		case models.ENOTFOUND:
+		default:
+			return created, err
 		}
 		n, err := postDemoReadings(p, poster, id, readings)
 		if err != nil {
@@ -241,7 +250,7 @@ func demoReadings(person demoPerson, i int, resident bool, now time.Time, weeks 
 		add(0, 9, "body_height", map[string]any{"value": 160 + i%25})
 	}
 	for d := 0; d < days; d++ {
-		if has[models.ConditionHypertension] && d%3 == 0 {
+		if has[models.ConditionHypertension] && (d%3 == 0 || (i == 1 && d == days-3)) {
 			sys, dia := 132+int(9*wave(d)), 82+int(5*wave(d+1))
 			if i == 1 && d == days-3 {
 				sys, dia = 184, 106 // a very high reading: red, the practice is alerted

@@ -114,14 +114,6 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		AccessLog: cfg.AccessLog, RegisterPerIP: cfg.RegisterPerIP,
 	})
 
-	if cfg.Demo {
-		n, err := seedDemoLTC(ctx, demoLTCParams{App: app, Tokens: tokens, Plans: plans, Observations: observations, Weeks: 3}, time.Now())
-		if err != nil {
-			return fmt.Errorf("demo readings: %w", err)
-		}
-		log.Info("demo readings stored", "new", n)
-	}
-
 	if cfg.MetricsToken == "" && !cfg.Demo {
 		log.Warn("GET /metrics is open to anyone who can reach this port; set CAREWAY_METRICS_TOKEN or keep the port private")
 	}
@@ -140,6 +132,23 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
+	// Demo plans and readings go through the API, so they are seeded once it is up, in the
+	// background: sign-in works at once, and a stop cuts the seed short between two patients
+	// (the next start completes it).
+	seeded := make(chan struct{})
+	go func() {
+		defer close(seeded)
+		if !cfg.Demo {
+			return
+		}
+		n, err := seedDemoLTC(ctx, demoLTCParams{App: app, Tokens: tokens, Plans: plans, Observations: observations, Weeks: cfg.DemoWeeks}, time.Now())
+		if err != nil && ctx.Err() == nil {
+			log.Error("demo readings", "err", err)
+			return
+		}
+		log.Info("demo readings stored", "new", n)
+	}()
+	defer func() { <-seeded }()
 	select {
 	case err := <-served:
 		return fmt.Errorf("http server: %w", err)
