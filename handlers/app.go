@@ -33,9 +33,17 @@ type Params struct {
 	Conditions models.ConditionStore
 
 	// Long-term conditions.
-	Observations models.ObservationStore
-	Plans        models.PlanStore
-	Alerts       models.AlertStore
+	// Population answers the population view's bulk questions.
+	Population models.PopulationStore
+	// ChangeSources feed GET /patients/{id}/changes, one per kind of document (readings, plan
+	// versions, alerts, appointments).
+	ChangeSources []models.ChangeSource
+	// ChangesSettle is how far the change feed's watermark stays behind now for writes in
+	// progress on other nodes; 0 means DefaultChangesSettle, negative means none.
+	ChangesSettle time.Duration
+	Observations  models.ObservationStore
+	Plans         models.PlanStore
+	Alerts        models.AlertStore
 	// AlertTriage opens the urgent triage request of each new alert (nil: alerts only).
 	AlertTriage models.TriageStore
 
@@ -90,10 +98,14 @@ type server struct {
 	conditions models.ConditionStore
 
 	// Long-term conditions.
-	observations models.ObservationStore
-	plans        models.PlanStore
-	alerts       models.AlertStore
-	alertTriage  models.TriageStore
+	population    models.PopulationStore
+	changeSources []models.ChangeSource
+	changesSettle time.Duration
+	writes        *writeTracker
+	observations  models.ObservationStore
+	plans         models.PlanStore
+	alerts        models.AlertStore
+	alertTriage   models.TriageStore
 
 	// Triage and calls.
 	triage    models.TriageStore
@@ -161,12 +173,19 @@ func NewApp(p Params) *fiber.App {
 	if p.InviteTTL <= 0 {
 		p.InviteTTL = 24 * time.Hour
 	}
+	switch {
+	case p.ChangesSettle == 0:
+		p.ChangesSettle = DefaultChangesSettle
+	case p.ChangesSettle < 0:
+		p.ChangesSettle = 0
+	}
 	registerRuntimeCollectors(p.Registry)
 	s := &server{
 		db: p.DB, users: p.Users, patients: p.Patients, orgs: p.Orgs, audit: p.Audit, conditions: p.Conditions,
 		sessions: p.Sessions, slots: p.Slots, appointments: p.Appointments, policies: p.Policies,
 		notifications: p.Notifications, invitations: p.Invitations, booking: p.Booking,
 		observations: p.Observations, plans: p.Plans, alerts: p.Alerts, alertTriage: p.AlertTriage,
+		population: p.Population, changeSources: p.ChangeSources, changesSettle: p.ChangesSettle, writes: newWriteTracker(),
 		auth: p.Auth, tokens: p.Tokens, keys: p.Keys, hasher: p.Hasher,
 		registry: p.Registry, metrics: newHTTPMetrics(p.Registry), log: p.Logger,
 		openAPI: p.OpenAPI, proxies: p.TrustedProxies, metricsToken: p.MetricsToken,

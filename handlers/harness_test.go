@@ -37,6 +37,7 @@ type harness struct {
 	orgs     *store.OrgStore
 	audit    *store.AuditStore
 	conds    *store.ConditionStore
+	pop      *store.PopulationStore
 	obs      *store.ObservationStore
 	plans    *store.PlanStore
 	alerts   *store.AlertStore
@@ -93,7 +94,9 @@ func newHarness(t *testing.T, opts ...harnessOpts) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := handlers.Params{DB: db, Users: h.users, Patients: h.patients, Orgs: h.orgs, Audit: h.audit, Conditions: h.conds,
+	h.pop = store.NewPopulationStore(db)
+	p := handlers.Params{Population: h.pop, ChangeSources: []models.ChangeSource{h.obs, h.plans, h.alerts},
+		DB: db, Users: h.users, Patients: h.patients, Orgs: h.orgs, Audit: h.audit, Conditions: h.conds,
 		Observations: h.obs, Plans: h.plans, Alerts: h.alerts, AlertTriage: h.triage,
 		Auth: svc, Tokens: h.tokens, Keys: keys, Hasher: h.hasher, OpenAPI: docs.OpenAPI,
 		Logger: slog.New(slog.DiscardHandler), RegisterPerIP: 1000,
@@ -106,6 +109,7 @@ func newHarness(t *testing.T, opts ...harnessOpts) *harness {
 		Notifier:    &booking.Notifier{Store: p.Notifications, Logger: slog.New(slog.DiscardHandler), Now: time.Now},
 		Calls:       booking.StoreCalls{Calls: store.NewCallStore(db), Now: time.Now}})
 	p.Booking = h.booking
+	p.ChangeSources = append(p.ChangeSources, p.Appointments.(*store.AppointmentStore))
 	for _, o := range opts {
 		if o.params != nil {
 			o.params(&p)

@@ -86,6 +86,13 @@ func (s *server) routes(app *fiber.App, p Params) {
 	api.Get("/patients/:patientId/access-log", s.handleAccessLog)
 
 	// Long-term conditions: conditions, plans, readings, alerts, trends, sync, export.
+	// Every write from here on is tracked while it runs, for the change feed's watermark
+	// (writes.go); the summary route comes before .../observations/:observationId.
+	api.Use(s.trackWrites)
+	api.Get("/patients/:patientId/observations/summary", s.handleObservationSummary)
+	api.Get("/patients/:patientId/adherence", s.handleAdherence)
+	api.Get("/patients/:patientId/changes", s.handleChanges)
+	api.Get("/practices/:practiceId/population", s.handlePopulation)
 	api.Post("/patients/:patientId/conditions", s.handleConditionCreate)
 	api.Patch("/patients/:patientId/conditions/:conditionId", s.handleConditionUpdate)
 	api.Post("/patients/:patientId/plans", s.handlePlanCreate)

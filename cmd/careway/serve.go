@@ -101,6 +101,7 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	log.Info("media server started", "udp", addrList(hub.UDPAddrs()), "tcp", addrString(hub.TCPAddr()))
 
 	app := handlers.NewApp(handlers.Params{
+		Population: store.NewPopulationStore(db), ChangeSources: []models.ChangeSource{observations, plans, alerts, bk.appointments},
 		Sessions: bk.sessions, Slots: bk.slots, Appointments: bk.appointments, Policies: bk.policies,
 		Notifications: bk.notifications, Invitations: bk.invitations, Booking: bk.service,
 		DB: db, Users: users, Patients: patients, Orgs: orgs, Audit: audits, Conditions: conds,
