@@ -209,14 +209,14 @@ func TestQualityPushedToClinicians(t *testing.T) {
 func TestRestartICEMakesNewOffer(t *testing.T) {
 	h := newTestHub(t)
 	_, pat, docID, _ := admittedPair(t, h, "call-ice")
-	before := pat.PC.LocalDescription().SDP
+	before := pat.LastAnswer()
 	pat.Send(signaling.TypeRestartICE, nil)
 	offer := decode[signaling.SDPData](t, pat, signaling.TypeOffer)
 	for offer.SDP == "" {
 		offer = decode[signaling.SDPData](t, pat, signaling.TypeOffer)
 	}
 	eventually(t, 5*time.Second, "new ICE credentials", func() bool {
-		return iceUfrag(pat.PC.LocalDescription().SDP) != iceUfrag(before)
+		return iceUfrag(pat.LastAnswer()) != iceUfrag(before)
 	})
 	n := pat.Received(docID, "video")
 	eventually(t, 10*time.Second, "media after restart", func() bool { return pat.Received(docID, "video") > n+10 })
@@ -297,8 +297,9 @@ func TestAnswerWithoutOfferIsOutOfOrder(t *testing.T) {
 	doc := h.join("call-ooo", clinician, sigtest.Options{})
 	doc.Joined()
 	doc.Wait(signaling.TypeOffer, 5*time.Second)
+	eventually(t, 5*time.Second, "the client's answer", func() bool { return doc.LastAnswer() != "" })
 	time.Sleep(300 * time.Millisecond) // the client's answer lands
-	doc.Send(signaling.TypeAnswer, signaling.SDPData{SDP: doc.PC.LocalDescription().SDP})
+	doc.Send(signaling.TypeAnswer, signaling.SDPData{SDP: doc.LastAnswer()})
 	errorFor(t, doc, signaling.ErrOutOfOrder, signaling.TypeAnswer)
 	// A waiting patient has no media session: candidates and restarts are out of order.
 	pat := h.join("call-ooo", patient, sigtest.Options{})

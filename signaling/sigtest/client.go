@@ -38,15 +38,16 @@ type Client struct {
 	connMu sync.Mutex
 	conn   signaling.Conn
 
-	mu        sync.Mutex
-	cond      *sync.Cond
-	log       []signaling.Envelope
-	taken     []bool
-	answering bool
-	pending   []webrtc.ICECandidateInit
-	offered   bool                      // an offer has arrived and is not yet applied
-	remote    []webrtc.ICECandidateInit // the server's candidates that came with it
-	readerEnd chan struct{}
+	mu         sync.Mutex
+	lastAnswer string // guarded by mu
+	cond       *sync.Cond
+	log        []signaling.Envelope
+	taken      []bool
+	answering  bool
+	pending    []webrtc.ICECandidateInit
+	offered    bool                      // an offer has arrived and is not yet applied
+	remote     []webrtc.ICECandidateInit // the server's candidates that came with it
+	readerEnd  chan struct{}
 
 	recvMu   sync.Mutex
 	received map[string]*atomic.Uint64 // "<participantId>/<kind>" → RTP packets received
@@ -358,12 +359,22 @@ func (c *Client) Answer(env signaling.Envelope) {
 	}
 	c.Send(signaling.TypeAnswer, signaling.SDPData{SDP: ans.SDP})
 	c.mu.Lock()
+	c.lastAnswer = ans.SDP
 	pending := c.pending
 	c.pending, c.answering = nil, false
 	c.mu.Unlock()
 	for _, p := range pending {
 		c.Send(signaling.TypeCandidate, p)
 	}
+}
+
+// LastAnswer returns the SDP of the last answer the client sent ("" before the first). Tests
+// read it rather than PC.LocalDescription, which pion does not guard against a concurrent
+// SetLocalDescription.
+func (c *Client) LastAnswer() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastAnswer
 }
 
 // Wait returns the next message of type typ not returned before, waiting up to timeout; it
