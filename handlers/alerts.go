@@ -249,12 +249,9 @@ func (s *server) handleAlertResolve(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	note := strings.TrimSpace(req.Resolution)
-	switch {
-	case note == "":
-		return fieldError("resolution", "is required: what was done")
-	case len([]rune(note)) > 2000:
-		return fieldError("resolution", "must be at most 2000 characters")
+	note, err := requiredText("resolution", req.Resolution, 2000, "what was done")
+	if err != nil {
+		return err
 	}
 	a, err := s.alertFor(c)
 	if err != nil {

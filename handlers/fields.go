@@ -1,6 +1,9 @@
 package handlers
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/gofiber/fiber/v2"
 
 	"careway/models"
@@ -50,4 +53,17 @@ func conflictOn(err error, field, message string) error {
 	}
 	return &models.Error{Code: models.ECONFLICT, Message: models.ErrorMessage(err),
 		Fields: []models.FieldError{{Field: field, Message: message}}}
+}
+
+// requiredText trims raw and returns it, or a 400 naming field when it is empty (the message
+// says what the text is for) or longer than max characters.
+func requiredText(field, raw string, max int, whatFor string) (string, error) {
+	text := strings.TrimSpace(raw)
+	switch {
+	case text == "":
+		return "", fieldError(field, "is required: "+whatFor)
+	case len([]rune(text)) > max:
+		return "", fieldError(field, fmt.Sprintf("must be at most %d characters", max))
+	}
+	return text, nil
 }

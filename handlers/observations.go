@@ -369,12 +369,9 @@ func (s *server) handleObservationEnteredInError(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	reason := strings.TrimSpace(req.Reason)
-	switch {
-	case reason == "":
-		return fieldError("reason", "is required: say why the reading is wrong")
-	case len([]rune(reason)) > 500:
-		return fieldError("reason", "must be at most 500 characters")
+	reason, err := requiredText("reason", req.Reason, 500, "say why the reading is wrong")
+	if err != nil {
+		return err
 	}
 	p, err := s.patientFor(c, auth.ActWriteObservation)
 	if err != nil {
