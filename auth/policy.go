@@ -48,6 +48,8 @@ const (
 	ActReadAccessLog      Action = "audit.read"           // see who accessed the record
 	ActExport             Action = "patient.export"       // subject access export
 	ActManageAlert        Action = "alert.manage"         // take or resolve an alert about the patient
+	ActReadAdjustments    Action = "adjustments.read"     // the reasonable adjustments recorded on the record
+	ActWriteAdjustments   Action = "adjustments.write"    // record or change them
 )
 
 // Valid reports whether a is one of the actions above.
@@ -55,7 +57,8 @@ func (a Action) Valid() bool {
 	switch a {
 	case ActReadPatient, ActManageRegistration, ActRecordConsent, ActReadClinical, ActWriteObservation,
 		ActReadPlan, ActWritePlan, ActBook, ActReadAppointments, ActCreateTriage, ActReadTriage,
-		ActJoinCall, ActHandleTriage, ActManageCall, ActReadAccessLog, ActExport, ActManageAlert:
+		ActJoinCall, ActHandleTriage, ActManageCall, ActReadAccessLog, ActExport, ActManageAlert,
+		ActReadAdjustments, ActWriteAdjustments:
 		return true
 	}
 	return false
@@ -75,7 +78,7 @@ func (a Action) Valid() bool {
 //     consent for that home (see staffScope); never ActWritePlan, ActManageRegistration,
 //     ActRecordConsent, ActHandleTriage, ActManageCall, ActReadAccessLog, ActExport or ActManageAlert;
 //   - an admin: ActReadPatient, ActManageRegistration, ActRecordConsent, ActBook,
-//     ActReadAppointments and ActReadAccessLog, for patients of the admin's practice, or of any
+//     ActReadAppointments, ActReadAdjustments, ActWriteAdjustments and ActReadAccessLog, for patients of the admin's practice, or of any
 //     practice for a partnership-wide admin (no PracticeID); never clinical data. A practice
 //     admin may also ActReadPatient and ActManageRegistration for a self-registered patient
 //     with no practice who asked to join theirs (to verify and accept them);
@@ -111,7 +114,8 @@ func Can(a Actor, act Action, p *models.Patient, now time.Time) error {
 		return canStaff(a, act, p, now)
 	case models.RoleAdmin:
 		switch act {
-		case ActReadPatient, ActManageRegistration, ActRecordConsent, ActBook, ActReadAppointments, ActReadAccessLog:
+		case ActReadPatient, ActManageRegistration, ActRecordConsent, ActBook, ActReadAppointments, ActReadAccessLog,
+			ActReadAdjustments, ActWriteAdjustments: // reception records adjustments when it books
 		default:
 			return forbidden("Administrators cannot do this (%s); it needs a clinician or the patient.", act)
 		}
@@ -139,6 +143,10 @@ func staffScope(act Action) (scope models.ProxyScope, anyScope, ok bool) {
 	case ActReadPlan:
 		return models.ScopeViewPlan, false, true
 	case ActBook, ActReadAppointments, ActReadTriage:
+		return models.ScopeBookAppointments, false, true
+	case ActReadAdjustments, ActWriteAdjustments:
+		// Adjustments travel with bookings, so the staff who book for a resident may see and
+		// keep them up to date; with any other scope alone they may not (least privilege).
 		return models.ScopeBookAppointments, false, true
 	case ActCreateTriage:
 		// Asking for care online is closest to booking. The safer reading: it needs an explicit

@@ -15,20 +15,21 @@ import (
 
 var allActions = []Action{ActReadPatient, ActManageRegistration, ActRecordConsent, ActReadClinical,
 	ActWriteObservation, ActReadPlan, ActWritePlan, ActBook, ActReadAppointments, ActCreateTriage,
-	ActReadTriage, ActJoinCall, ActHandleTriage, ActManageCall, ActReadAccessLog, ActExport, ActManageAlert}
+	ActReadTriage, ActJoinCall, ActHandleTriage, ActManageCall, ActReadAccessLog, ActExport, ActManageAlert,
+	ActReadAdjustments, ActWriteAdjustments}
 
 // Allowed sets, as space-separated action names.
 const (
 	none      = ""
-	self      = "patient.read patient.consent clinical.read observation.write plan.read appointment.book appointment.read triage.create triage.read call.join audit.read patient.export"
-	clin      = "patient.read patient.consent clinical.read observation.write plan.read plan.write appointment.book appointment.read triage.create triage.read call.join triage.handle call.manage patient.export alert.manage" // not audit.read: least privilege
-	admin     = "patient.read patient.registration patient.consent appointment.book appointment.read audit.read"
+	self      = "patient.read patient.consent clinical.read observation.write plan.read appointment.book appointment.read triage.create triage.read call.join audit.read patient.export adjustments.read adjustments.write"
+	clin      = "patient.read patient.consent clinical.read observation.write plan.read plan.write appointment.book appointment.read triage.create triage.read call.join triage.handle call.manage patient.export alert.manage adjustments.read adjustments.write" // not audit.read: least privilege
+	admin     = "patient.read patient.registration patient.consent appointment.book appointment.read audit.read adjustments.read adjustments.write"
 	accept    = "patient.read patient.registration" // a practice admin, for a patient asking to join
-	staffBook = "patient.read appointment.book appointment.read triage.create triage.read"
+	staffBook = "patient.read appointment.book appointment.read triage.create triage.read adjustments.read adjustments.write"
 	staffObs  = "patient.read clinical.read observation.write"
 	staffPlan = "patient.read plan.read"
 	staffCall = "patient.read call.join"
-	staffAll  = "patient.read clinical.read observation.write plan.read appointment.book appointment.read triage.create triage.read call.join"
+	staffAll  = "patient.read clinical.read observation.write plan.read appointment.book appointment.read triage.create triage.read call.join adjustments.read adjustments.write"
 )
 
 var policyNow = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)

@@ -51,6 +51,9 @@ func (s *Service) Book(ctx context.Context, r Request) (*models.Appointment, boo
 	if err := r.Validate(); err != nil {
 		return nil, false, err
 	}
+	// The patient's recorded adjustments hold for every booking: a booking may add needs, never
+	// drop one (the appointment carries the union, so the practice sees them all).
+	r.Adjustments = r.Adjustments.Merge(r.Patient.CurrentAdjustments().Adjustments)
 	if a, err := s.p.Appointments.AppointmentByID(ctx, r.ID); err == nil {
 		return s.replay(a, r)
 	} else if models.ErrorCode(err) != models.ENOTFOUND {
@@ -136,8 +139,16 @@ func (s *Service) bookable(ctx context.Context, appt models.AppointmentID, p *mo
 	if !slot.Allows(mode) {
 		return nil, "", invalid("mode", "this slot offers "+modesText(slot.Modes))
 	}
-	if adj.StepFree && mode == models.ModeFaceToFace && !slot.StepFree {
-		return nil, "", invalid("adjustments.stepFree", "this slot's site has no step-free access; choose a slot at a step-free site")
+	if mode == models.ModeFaceToFace && !slot.StepFree {
+		// A need recorded on the patient is checked here too (not only through adj), so that a
+		// reschedule honours a need recorded after the booking was made.
+		if p.CurrentAdjustments().StepFree {
+			return nil, "", &models.Error{Code: models.ECONFLICT, Message: "The patient's record says they need step-free access, and this slot's site has none.",
+				Fields: []models.FieldError{{Field: "slotId", Message: "is at a site without step-free access, which the patient's recorded adjustments need; choose a slot at a step-free site"}}}
+		}
+		if adj.StepFree {
+			return nil, "", invalid("adjustments.stepFree", "this slot's site has no step-free access; choose a slot at a step-free site")
+		}
 	}
 	if !claimable(slot, appt) {
 		return nil, "", models.Errorf(models.ECONFLICT, "This slot is no longer free.")
@@ -160,7 +171,7 @@ func (s *Service) bookable(ctx context.Context, appt models.AppointmentID, p *mo
 		next, err := s.p.Slots.NextSlot(ctx, slot.ID)
 		if err != nil {
 			if models.ErrorCode(err) == models.ENOTFOUND {
-				return nil, "", invalid("adjustments.longerAppointment", "a longer appointment needs the next slot of the same clinician, and this is the session's last")
+				return nil, "", invalid("adjustments.longerAppointment", "a longer appointment (asked for, or recorded on the patient's record) needs the next slot of the same clinician, and this is the session's last")
 			}
 			return nil, "", err
 		}

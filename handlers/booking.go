@@ -159,8 +159,11 @@ func (s *server) handleBookingPolicySet(c *fiber.Ctx) error {
 
 // handleSlotSearch lists free future slots, sorted by start: ?practiceId= (default: the
 // caller's own or their patient's practice) &siteId &clinicianId &mode &serviceType &from &to
-// &stepFree=true (only sites with step-free access). Patients, proxies and anyone outside the
-// practice see only slots beyond the practice's minimum notice.
+// &stepFree=true (only sites with step-free access) &patientId (whom the search is for: staff
+// and proxies name a patient they may book for; a patient's own search is always for
+// themself). A search for a patient whose record says they need step-free access shows only
+// step-free sites, whatever stepFree says. Patients, proxies and anyone outside the practice
+// see only slots beyond the practice's minimum notice.
 func (s *server) handleSlotSearch(c *fiber.Ctx) error {
 	page, from, to, err := pageInRange(c)
 	if err != nil {
@@ -184,7 +187,14 @@ func (s *server) handleSlotSearch(c *fiber.Ctx) error {
 	default:
 		probs.Add("stepFree", "must be true or false")
 	}
+	forID := models.PatientID(utils.CopyString(c.Query("patientId")))
+	if forID != "" && !models.IsUUID(string(forID)) {
+		probs.Add("patientId", "must be the id of a patient")
+	}
 	if err := probs.Err(); err != nil {
+		return err
+	}
+	if err := s.searchFor(c, a, forID, &q); err != nil {
 		return err
 	}
 	if q.PracticeID == "" {
@@ -209,6 +219,33 @@ func (s *server) handleSlotSearch(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(newList(items, next))
+}
+
+// searchFor applies the adjustments recorded on the patient a slot search is for (the caller
+// for a patient; the patientId query for anyone else, who must be allowed to book for them):
+// a recorded step-free need keeps only step-free sites in a search that may return face-to-face
+// slots, and the patient's practice is the default. The access is audited. A search for nobody
+// in particular (staff browsing) is left as asked.
+func (s *server) searchFor(c *fiber.Ctx, a auth.Actor, id models.PatientID, q *models.SlotQuery) error {
+	if a.Role == models.RolePatient && id == "" {
+		id = a.PatientID
+	}
+	if id == "" {
+		return nil
+	}
+	p, err := s.authorizePatient(c, auth.ActBook, id)
+	if models.ErrorCode(err) == models.ENOTFOUND {
+		return fieldError("patientId", "no patient has this id")
+	} else if err != nil {
+		return err
+	}
+	if q.PracticeID == "" {
+		q.PracticeID = p.PracticeID
+	}
+	if p.CurrentAdjustments().StepFree && q.Mode != models.ModeVideo && q.Mode != models.ModePhone {
+		q.StepFreeOnly = true
+	}
+	return s.record(c, "slot.search", p.ID, "", models.OutcomeSuccess, "")
 }
 
 // defaultPractice is the practice a slot search means when it names none: the caller's own, or

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -39,13 +40,27 @@ func decode(c *fiber.Ctx, v any) error {
 	return nil
 }
 
+// jsonPath is the field path of an encoding/json error as the caller wrote it: encoding/json
+// puts the Go name of an embedded struct in the path ("Adjustments.stepFree"), and every JSON
+// name of the API is camelCase, so segments that start with a capital letter are left out.
+func jsonPath(field string) string {
+	parts := strings.Split(field, ".")
+	kept := parts[:0]
+	for _, p := range parts {
+		if p != "" && !unicode.IsUpper(rune(p[0])) {
+			kept = append(kept, p)
+		}
+	}
+	return strings.Join(kept, ".")
+}
+
 // jsonError turns an encoding/json error into a caller-safe EINVALID error naming the field.
 func jsonError(err error) error {
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
 	switch {
 	case errors.As(err, &typeErr):
-		field := typeErr.Field
+		field := jsonPath(typeErr.Field)
 		if field == "" {
 			return fieldError("", "the body must be a JSON object")
 		}

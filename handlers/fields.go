@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -45,11 +46,12 @@ func (s *server) bodyCareHome(c *fiber.Ctx, id models.CareHomeID) (*models.CareH
 	return h, err
 }
 
-// conflictOn names field in an ECONFLICT error, keeping its message; other errors pass as they
-// are.
+// conflictOn names field in an ECONFLICT error that names none, keeping its message; other
+// errors pass as they are.
 func conflictOn(err error, field, message string) error {
-	if models.ErrorCode(err) != models.ECONFLICT {
-		return err
+	var me *models.Error
+	if models.ErrorCode(err) != models.ECONFLICT || (errors.As(err, &me) && len(me.Fields) > 0) {
+		return err // not a conflict, or one that names its own field already
 	}
 	return &models.Error{Code: models.ECONFLICT, Message: models.ErrorMessage(err),
 		Fields: []models.FieldError{{Field: field, Message: message}}}

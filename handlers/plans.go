@@ -263,23 +263,30 @@ func (s *server) handlePlanUpdate(c *fiber.Ctx) error {
 	return c.JSON(pl)
 }
 
-// basedOnVersion reads the version a change was based on: the body's version, or If-Match
-// ("3", W/"3" or 3). Both, when given, must agree.
+// basedOnVersion reads the version a change to a plan was based on: the body's version, or
+// If-Match ("3", W/"3" or 3). Both, when given, must agree.
 func basedOnVersion(c *fiber.Ctx, body *int) (int, error) {
+	return versionBasis(c, body, "plan", 1)
+}
+
+// versionBasis reads the version a change to a versioned thing (what: "plan") was based on,
+// from the body's version or If-Match; both, when given, must agree, and neither may be below
+// first (the version a thing has before its first change).
+func versionBasis(c *fiber.Ctx, body *int, what string, first int) (int, error) {
 	header := strings.TrimSpace(c.Get(fiber.HeaderIfMatch))
 	fromHeader := -1
 	if header != "" {
 		n, err := strconv.Atoi(strings.Trim(strings.TrimPrefix(header, "W/"), `"`))
-		if err != nil || n < 1 {
-			return 0, fieldError("If-Match", "must be the plan's version as its ETag gives it, e.g. \"3\"")
+		if err != nil || n < first {
+			return 0, fieldError("If-Match", "must be the "+what+"'s version as its ETag gives it, e.g. \"3\"")
 		}
 		fromHeader = n
 	}
 	switch {
 	case body == nil && fromHeader < 0:
 		return 0, fieldError("version", "is required (or the If-Match header): the version this change is based on")
-	case body != nil && *body < 1:
-		return 0, fieldError("version", "must be a version of the plan (1 or more)")
+	case body != nil && *body < first:
+		return 0, fieldError("version", "must be a version of the "+what+" ("+strconv.Itoa(first)+" or more)")
 	case body != nil && fromHeader >= 0 && *body != fromHeader:
 		return 0, fieldError("version", "differs from If-Match")
 	case body != nil:

@@ -139,6 +139,8 @@ func (s *server) routes(app *fiber.App, p Params) {
 	api.Post("/triage-requests/:triageRequestId/appointment", s.handleTriageAppointment)
 	api.Post("/triage-requests/:triageRequestId/booking-invitation", s.handleTriageInvitation)
 	api.Get("/patients/:patientId/booking-invitations", s.handlePatientInvitations)
+	api.Get("/patients/:patientId/adjustments", s.handleAdjustmentsGet)
+	api.Put("/patients/:patientId/adjustments", s.handleAdjustmentsSet)
 	api.Get("/care-homes/:careHomeId/dashboard", s.handleCareHomeDashboard)
 	api.Get("/me/notifications", s.handleNotificationList)
 	api.Post("/me/notifications/:notificationId/read", s.handleNotificationRead)

@@ -202,20 +202,26 @@ type Adjustments struct {
 	Notes          string `json:"notes,omitempty"`
 }
 
-// Validate checks adjustments, with field names under prefix.
+// Validate checks adjustments, with field names under prefix ("" for none).
 func (a *Adjustments) Validate(prefix string, p *Problems) {
+	field := func(name string) string {
+		if prefix == "" {
+			return name
+		}
+		return prefix + "." + name
+	}
 	a.Language = strings.TrimSpace(a.Language)
 	if a.Interpreter && a.Language == "" {
-		p.Add(prefix+".language", "is required with an interpreter")
+		p.Add(field("language"), "is required with an interpreter")
 	}
 	if !a.Interpreter && a.Language != "" {
-		p.Add(prefix+".language", "is given only with interpreter: true")
+		p.Add(field("language"), "is given only with interpreter: true")
 	}
 	if len(a.Language) > 60 {
-		p.Add(prefix+".language", "must be at most 60 characters")
+		p.Add(field("language"), "must be at most 60 characters")
 	}
 	if len(a.Notes) > 500 {
-		p.Add(prefix+".notes", "must be at most 500 characters")
+		p.Add(field("notes"), "must be at most 500 characters")
 	}
 }
 

@@ -24,8 +24,12 @@ type Patient struct {
 	RequestedPracticeID PracticeID    `json:"requestedPracticeId,omitempty"`
 	CareHomeID          CareHomeID    `json:"careHomeId,omitempty"`
 	Proxy               *ProxyConsent `json:"proxyConsent,omitempty"` // what the care home's staff may do
-	CreatedAt           time.Time     `json:"createdAt"`
-	UpdatedAt           time.Time     `json:"updatedAt"`
+	// Adjustments are the reasonable adjustments recorded on the record (nil: none yet). They
+	// are read and written only through their own policy actions (ActReadAdjustments,
+	// ActWriteAdjustments), so they never ride along with the demographics.
+	Adjustments *RecordedAdjustments `json:"-"`
+	CreatedAt   time.Time            `json:"createdAt"`
+	UpdatedAt   time.Time            `json:"updatedAt"`
 }
 
 // ProxyScope is one thing a proxy may do for a patient.
@@ -156,6 +160,12 @@ type PatientStore interface {
 	// the patient is registered with ifPractice. Returns ENOTFOUND; ECONFLICT if another
 	// record has the number or the registration changed meanwhile.
 	SetNHSNumber(ctx context.Context, id PatientID, ifPractice PracticeID, nhs string, now time.Time) (*Patient, error)
+	// SetAdjustments records rec as the patient's standing reasonable adjustments. rec.Version
+	// must be one more than the version recorded now (1 when none is), and the patient must
+	// still be registered with ifPractice and live in ifHome ("" for none): the guard of an
+	// edit made on what the caller last read and was authorised against. Returns ENOTFOUND;
+	// ECONFLICT if the adjustments or the registration changed meanwhile.
+	SetAdjustments(ctx context.Context, id PatientID, ifPractice PracticeID, ifHome CareHomeID, rec *RecordedAdjustments) (*Patient, error)
 	// ListPatients lists patients of a practice or care home (one filter set), by id.
 	ListPatients(ctx context.Context, f PatientFilter, p Page) (items []*Patient, nextCursor string, err error)
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -172,6 +173,62 @@ func (s *PatientStore) SetNHSNumber(ctx context.Context, id models.PatientID, if
 		return nil, s.explainMiss(ctx, id, ifPractice, "")
 	}
 	return p, notFound("patients.update", err, "Patient not found.")
+}
+
+// SetAdjustments records rec as the patient's standing adjustments, while the recorded version
+// is rec.Version-1 (no adjustments at all for version 1) and the patient is still registered
+// with ifPractice and lives in ifHome. Of several concurrent edits based on one version exactly
+// one wins: the guard and the update are one findOneAndUpdate on MongoDB, and one read and
+// update under the collection's write lock on FerretDB (guardedUpdate). Returns ENOTFOUND;
+// ECONFLICT if the adjustments or the registration changed meanwhile; EINVALID for a version
+// below 1.
+func (s *PatientStore) SetAdjustments(ctx context.Context, id models.PatientID, ifPractice models.PracticeID, ifHome models.CareHomeID, rec *models.RecordedAdjustments) (*models.Patient, error) {
+	if rec.Version < 1 {
+		return nil, invalid("version", "must be 1 or more")
+	}
+	defer s.db.lockWrites(collPatients)()
+	based := rec.Version - 1
+	filter := bson.D{practiceGuard(ifPractice), homeGuard(ifHome)}
+	if based == 0 {
+		filter = append(filter, bson.E{Key: "adjustments", Value: bson.D{{Key: "$exists", Value: false}}})
+	} else {
+		filter = append(filter, bson.E{Key: "adjustments.version", Value: based})
+	}
+	check := func(d *patientDoc) bool {
+		v := 0
+		if d.Adjustments != nil {
+			v = d.Adjustments.Version
+		}
+		return v == based && d.PracticeID == string(ifPractice) && d.CareHomeID == string(ifHome)
+	}
+	now := rec.UpdatedAt.UTC()
+	update := bson.D{{Key: "$set", Value: bson.D{{Key: "adjustments", Value: toRecordedAdjustmentsDoc(rec)}, {Key: "updatedAt", Value: now}}}}
+	d, ok, err := guardedUpdate(ctx, s.db, s.c, string(id), filter, check, update)
+	if err != nil {
+		return nil, wrapErr("patients.update", err)
+	}
+	if !ok {
+		p, err := s.PatientByID(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if p.PracticeID != ifPractice || p.CareHomeID != ifHome {
+			return nil, models.Errorf(models.ECONFLICT, "The patient's registration changed while this was being done; reload the record and try again.")
+		}
+		return nil, &models.Error{Code: models.ECONFLICT,
+			Message: fmt.Sprintf("The adjustments have changed since version %d (they are at version %d); reload them and make the change again.", based, p.CurrentAdjustments().Version),
+			Fields:  []models.FieldError{{Field: "version", Message: fmt.Sprintf("is not the current version (%d)", p.CurrentAdjustments().Version)}}}
+	}
+	return d.model(), nil
+}
+
+// homeGuard matches a patient living in home, or in none when home is empty (the store never
+// keeps an empty careHomeId: it unsets it).
+func homeGuard(home models.CareHomeID) bson.E {
+	if home == "" {
+		return bson.E{Key: "careHomeId", Value: bson.D{{Key: "$exists", Value: false}}}
+	}
+	return bson.E{Key: "careHomeId", Value: string(home)}
 }
 
 // practiceGuard matches a patient registered with practice, or with none when practice is

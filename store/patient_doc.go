@@ -8,19 +8,20 @@ import (
 
 // patientDoc is the stored form of a models.Patient.
 type patientDoc struct {
-	ID          string    `bson:"_id"`
-	NHSKey      string    `bson:"nhsKey"` // see PatientStore
-	NHSNumber   string    `bson:"nhsNumber,omitempty"`
-	ClaimedNHS  string    `bson:"claimedNhsNumber,omitempty"`
-	Name        string    `bson:"name"`
-	DateOfBirth string    `bson:"dateOfBirth"`
-	Sex         string    `bson:"sex,omitempty"`
-	PracticeID  string    `bson:"practiceId,omitempty"`
-	Requested   string    `bson:"requestedPracticeId,omitempty"`
-	CareHomeID  string    `bson:"careHomeId,omitempty"`
-	Proxy       *proxyDoc `bson:"proxyConsent,omitempty"`
-	CreatedAt   time.Time `bson:"createdAt"`
-	UpdatedAt   time.Time `bson:"updatedAt"`
+	ID          string                  `bson:"_id"`
+	NHSKey      string                  `bson:"nhsKey"` // see PatientStore
+	NHSNumber   string                  `bson:"nhsNumber,omitempty"`
+	ClaimedNHS  string                  `bson:"claimedNhsNumber,omitempty"`
+	Name        string                  `bson:"name"`
+	DateOfBirth string                  `bson:"dateOfBirth"`
+	Sex         string                  `bson:"sex,omitempty"`
+	PracticeID  string                  `bson:"practiceId,omitempty"`
+	Requested   string                  `bson:"requestedPracticeId,omitempty"`
+	CareHomeID  string                  `bson:"careHomeId,omitempty"`
+	Proxy       *proxyDoc               `bson:"proxyConsent,omitempty"`
+	Adjustments *recordedAdjustmentsDoc `bson:"adjustments,omitempty"`
+	CreatedAt   time.Time               `bson:"createdAt"`
+	UpdatedAt   time.Time               `bson:"updatedAt"`
 }
 
 // proxyDoc is the stored form of a models.ProxyConsent.
@@ -52,6 +53,9 @@ func toPatientDoc(p *models.Patient) *patientDoc {
 	if p.Proxy != nil {
 		d.Proxy = toProxyDoc(p.Proxy)
 	}
+	if p.Adjustments != nil {
+		d.Adjustments = toRecordedAdjustmentsDoc(p.Adjustments)
+	}
 	return d
 }
 
@@ -71,6 +75,9 @@ func (d *patientDoc) model() *models.Patient {
 	}
 	if d.Proxy != nil {
 		p.Proxy = d.Proxy.model()
+	}
+	if d.Adjustments != nil {
+		p.Adjustments = d.Adjustments.model()
 	}
 	return p
 }
@@ -108,4 +115,20 @@ func (d *proxyDoc) model() *models.ProxyConsent {
 		c.Scopes[i] = models.ProxyScope(s)
 	}
 	return c
+}
+
+// recordedAdjustmentsDoc is the stored form of a patient's models.RecordedAdjustments.
+type recordedAdjustmentsDoc struct {
+	Needs     adjustmentsDoc `bson:"needs"`
+	Version   int            `bson:"version"`
+	UpdatedBy string         `bson:"updatedBy,omitempty"`
+	UpdatedAt time.Time      `bson:"updatedAt"`
+}
+
+func toRecordedAdjustmentsDoc(r *models.RecordedAdjustments) *recordedAdjustmentsDoc {
+	return &recordedAdjustmentsDoc{Needs: adjustmentsDoc(r.Adjustments), Version: r.Version, UpdatedBy: string(r.UpdatedBy), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+func (d *recordedAdjustmentsDoc) model() *models.RecordedAdjustments {
+	return &models.RecordedAdjustments{Adjustments: models.Adjustments(d.Needs), Version: d.Version, UpdatedBy: models.UserID(d.UpdatedBy), UpdatedAt: d.UpdatedAt.UTC()}
 }
