@@ -87,6 +87,9 @@ func seed(args []string) error {
 		return err
 	}
 	defer db.Close(ctx)
+	if _, err := srv.IndexIDs(ctx, "careway"); err != nil {
+		return err
+	}
 	orgs, pats, users, sessions := store.NewOrgStore(db), store.NewPatientStore(db), store.NewUserStore(db), store.NewSessionStore(db)
 	now := time.Now().UTC()
 	ignore := func(err error) error {
@@ -187,6 +190,7 @@ func load(args []string) error {
 			defer wg.Done()
 			var lat []time.Duration
 			st := map[int]int{}
+		requests:
 			for time.Now().Before(deadline) {
 				var req *http.Request
 				switch *phase {
@@ -201,13 +205,13 @@ func load(args []string) error {
 						k = rand.Int64N(k)
 					}
 					if int(k) >= len(free) {
-						return
+						break requests // every slot tried: stop, keeping what was measured
 					}
 					b, _ := json.Marshal(map[string]any{"id": models.NewID(), "slotId": free[k], "patientId": patientID(rand.IntN(patients)), "reason": "bench"})
 					req, _ = http.NewRequest("POST", *base+"/api/v1/appointments", bytes.NewReader(b))
 					req.Header.Set("Content-Type", "application/json")
 				default:
-					return
+					break requests
 				}
 				req.Header.Set("Authorization", "Bearer "+token)
 				t0 := time.Now()

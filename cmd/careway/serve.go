@@ -30,9 +30,10 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	// ring. With MONGODB_URI and a configured key file Careway needs none.
 
 	uri := cfg.MongoURI
+	var srv *embedded.Server
 	if uri == "" {
-		srv, err := embedded.Start(ctx, embedded.Params{DataDir: cfg.DataDir, Logger: log})
-		if err != nil {
+		var err error
+		if srv, err = embedded.Start(ctx, embedded.Params{DataDir: cfg.DataDir, Logger: log}); err != nil {
 			return fmt.Errorf("embedded database: %w", err)
 		}
 		defer srv.Close()
@@ -42,6 +43,13 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	db, err := store.Open(ctx, uri, cfg.DBName, log)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
+	}
+	if srv != nil {
+		// FerretDB's own _id index does not serve its _id lookups (embedded.IndexIDs).
+		if _, err := srv.IndexIDs(ctx, cfg.DBName); err != nil {
+			db.Close(context.WithoutCancel(ctx))
+			return fmt.Errorf("embedded database: %w", err)
+		}
 	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

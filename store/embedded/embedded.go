@@ -36,6 +36,7 @@ type Params struct {
 // Server is a running embedded FerretDB.
 type Server struct {
 	socket string
+	dbDir  string // the SQLite files, one per database
 	tmpDir string // a directory made for the socket outside DataDir, removed on Close
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -80,7 +81,7 @@ func Start(ctx context.Context, p Params) (*Server, error) {
 		lock.Close()
 		return nil, err
 	}
-	s := &Server{socket: socket, tmpDir: tmpDir, done: make(chan struct{}), lock: lock}
+	s := &Server{socket: socket, dbDir: dbDir, tmpDir: tmpDir, done: make(chan struct{}), lock: lock}
 	if err := s.start(ctx, dbDir, logger); err != nil {
 		if tmpDir != "" {
 			_ = os.RemoveAll(tmpDir)
