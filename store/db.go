@@ -45,6 +45,9 @@ type DB struct {
 	// single-document atomicity that MongoDB gives for free.
 	serialWrites bool
 	writeLocks   sync.Map // collection name → *sync.Mutex
+
+	// sessions is the slot search's index of active sessions on FerretDB (slotsearch.go).
+	sessions sessionIndex
 }
 
 // Open connects to the MongoDB (or FerretDB) server at uri, checks that it answers, and creates

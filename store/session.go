@@ -102,16 +102,20 @@ func (s *SessionStore) CreateSession(ctx context.Context, sess *models.Session, 
 	for i, m := range sess.Modes {
 		modes[i] = string(m)
 	}
-	_, err = s.c.InsertOne(ctx, &sessionDoc{ID: string(sess.ID), PracticeID: string(sess.PracticeID), SiteID: string(sess.SiteID),
+	doc := &sessionDoc{ID: string(sess.ID), PracticeID: string(sess.PracticeID), SiteID: string(sess.SiteID),
 		ClinicianID: string(sess.ClinicianID), ServiceType: string(sess.ServiceType), Modes: modes, Start: sess.Start.UTC(), End: sess.End.UTC(),
 		SlotMinutes: sess.SlotMinutes, SlotCount: sess.SlotCount, Status: sess.Status, CreatedBy: string(sess.CreatedBy),
-		CreatedAt: sess.CreatedAt.UTC(), UpdatedAt: sess.UpdatedAt.UTC()})
+		CreatedAt: sess.CreatedAt.UTC(), UpdatedAt: sess.UpdatedAt.UTC()}
+	_, err = s.c.InsertOne(ctx, doc)
 	if mongo.IsDuplicateKeyError(err) {
 		return models.Errorf(models.ECONFLICT, "A session with this id already exists.")
 	}
 	if err != nil {
 		return wrapErr("sessions.insert", err)
 	}
+	// Known to the slot search before its slots exist: a slot not yet inserted is skipped, and
+	// each one is found as soon as it is.
+	s.db.sessions.add(doc)
 	return s.insertSlots(ctx, slots)
 }
 
@@ -229,5 +233,6 @@ func (s *SessionStore) cancelDoc(ctx context.Context, id models.SessionID, reaso
 	if err != nil {
 		return nil, wrapErr("sessions.cancel", err)
 	}
+	s.db.sessions.remove(d.PracticeID, d.ID)
 	return d.model(), nil
 }

@@ -94,6 +94,15 @@ func (s *SlotStore) SearchSlots(ctx context.Context, q models.SlotQuery, p model
 	if q.PracticeID == "" {
 		return nil, "", invalid("practiceId", "is required")
 	}
+	if s.db.serialWrites { // FerretDB: the query below would be a scan of every slot
+		return s.searchBySessions(ctx, q, p)
+	}
+	return s.searchByQuery(ctx, q, p)
+}
+
+// searchByQuery is SearchSlots as one query, which MongoDB answers from the index
+// (practiceId, status, start, _id).
+func (s *SlotStore) searchByQuery(ctx context.Context, q models.SlotQuery, p models.Page) ([]*models.Slot, string, error) {
 	start := bson.D{{Key: "$gte", Value: q.NotBefore.UTC()}}
 	if !q.Before.IsZero() {
 		start = append(start, bson.E{Key: "$lt", Value: q.Before.UTC()})

@@ -184,8 +184,9 @@ func recycle(db *store.DB) error {
 	return err
 }
 
-// empty deletes every document of every collection of db.
+// empty deletes every document of every collection of db, and what db remembers of them.
 func empty(ctx context.Context, db *store.DB) error {
+	defer db.ForgetCaches()
 	names, err := db.Database().ListCollectionNames(ctx, bson.D{})
 	if err != nil {
 		return err
