@@ -48,6 +48,8 @@ type DB struct {
 
 	// sessions is the slot search's index of active sessions on FerretDB (slotsearch.go).
 	sessions sessionIndex
+	// policies holds the booking policies read so far on FerretDB (BookingPolicyStore).
+	policies sync.Map // models.PracticeID → *models.BookingPolicy
 }
 
 // Open connects to the MongoDB (or FerretDB) server at uri, checks that it answers, and creates

@@ -11,3 +11,12 @@ import (
 func (s *SlotStore) SearchSlotsByQuery(ctx context.Context, q models.SlotQuery, p models.Page) ([]*models.Slot, string, error) {
 	return s.searchByQuery(ctx, q, p)
 }
+
+// NextSlotByQuery is NextSlot as the one query MongoDB answers, run on any server.
+func (s *SlotStore) NextSlotByQuery(ctx context.Context, id models.SlotID) (*models.Slot, error) {
+	first, err := s.SlotByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.nextByQuery(ctx, first)
+}

@@ -128,8 +128,16 @@ func (s *SlotStore) NextSlot(ctx context.Context, id models.SlotID) (*models.Slo
 	if err != nil {
 		return nil, err
 	}
+	if s.db.serialWrites { // FerretDB: the query below would be a scan of every slot
+		return s.nextByID(ctx, first)
+	}
+	return s.nextByQuery(ctx, first)
+}
+
+// nextByQuery is NextSlot as one query, which MongoDB answers from the index (sessionId, start).
+func (s *SlotStore) nextByQuery(ctx context.Context, first *models.Slot) (*models.Slot, error) {
 	var d slotDoc
-	err = s.c.FindOne(ctx, bson.D{{Key: "sessionId", Value: string(first.SessionID)}, {Key: "start", Value: first.End}}).Decode(&d)
+	err := s.c.FindOne(ctx, bson.D{{Key: "sessionId", Value: string(first.SessionID)}, {Key: "start", Value: first.End}}).Decode(&d)
 	if err != nil {
 		return nil, notFound("slots.findOne", err, "The session has no slot after this one.")
 	}

@@ -149,9 +149,12 @@ func compareStrings(a, b string) int {
 }
 
 // ForgetCaches drops what the DB keeps in memory about the data (on FerretDB, the sessions the
-// slot search walks). Only for code that changes the database without the stores, such as a
-// test emptying its collections.
-func (db *DB) ForgetCaches() { db.sessions.forget() }
+// slot search walks and the booking policies). Only for code that changes the database without
+// the stores, such as a test emptying its collections.
+func (db *DB) ForgetCaches() {
+	db.sessions.forget()
+	db.policies.Clear()
+}
 
 // slotRef is a slot known from its session, not yet read.
 type slotRef struct {
@@ -278,4 +281,26 @@ func slotMatches(d *slotDoc, q models.SlotQuery) bool {
 		(q.Before.IsZero() || d.Start.Before(q.Before)) && (q.SiteID == "" || d.SiteID == string(q.SiteID)) &&
 		(q.ClinicianID == "" || d.ClinicianID == string(q.ClinicianID)) && (q.ServiceType == "" || d.ServiceType == string(q.ServiceType)) &&
 		(q.Mode == "" || slices.Contains(d.Modes, string(q.Mode))) && (!q.StepFreeOnly || d.StepFree)
+}
+
+// nextByID is NextSlot on FerretDB: the slot of the session that starts when first ends is
+// slot n = (first's end − the session's start) / slot length, read by its derived id.
+func (s *SlotStore) nextByID(ctx context.Context, first *models.Slot) (*models.Slot, error) {
+	const none = "The session has no slot after this one."
+	sess, err := findByID[sessionDoc](ctx, s.db.collection(collSessions), string(first.SessionID), none)
+	if err != nil {
+		return nil, err
+	}
+	step, off := time.Duration(sess.SlotMinutes)*time.Minute, first.End.Sub(sess.Start.UTC())
+	if step <= 0 || off < 0 || off%step != 0 {
+		return nil, models.Errorf(models.ENOTFOUND, none)
+	}
+	d, err := findByID[slotDoc](ctx, s.c, string(SlotIDFor(first.SessionID, int(off/step))), none)
+	if err != nil {
+		return nil, err
+	}
+	if d.SessionID != string(first.SessionID) || !d.Start.Equal(first.End) {
+		return nil, models.Errorf(models.ENOTFOUND, none)
+	}
+	return d.model(), nil
 }

@@ -227,3 +227,31 @@ func TestSlotSearchRacesBooking(t *testing.T) {
 		t.Fatalf("nothing raced: %d claims, %d searches", claims.Load(), searches)
 	}
 }
+
+// TestNextSlotByIDMatchesQuery checks that on FerretDB NextSlot (derived id) answers as the
+// MongoDB query does: the next slot of the session, ENOTFOUND after the last one and for a
+// slot never inserted, whatever its status.
+func TestNextSlotByIDMatchesQuery(t *testing.T) {
+	db := storetest.MustOpen(t)
+	ss, sl := store.NewSessionStore(db), store.NewSlotStore(db)
+	ctx := context.Background()
+	at := time.Date(2026, 4, 1, 9, 0, 0, 987654321, time.UTC) // sub-millisecond start, as a client may send
+	s := &models.Session{PracticeID: "pr", SiteID: "s", ClinicianID: "c1", ServiceType: models.ServiceGP, Modes: []models.AppointmentMode{models.ModeVideo},
+		Start: at, End: at.Add(35 * time.Minute), SlotMinutes: 10, CreatedAt: t0, UpdatedAt: t0} // 4 slots, the last one ending after End
+	MustNoErr(t, ss.CreateSession(ctx, s, false))
+	_, err := sl.ClaimSlot(ctx, store.SlotIDFor(s.ID, 2), "appt", t0)
+	MustNoErr(t, err)
+	_, err = db.Database().Collection("slots").DeleteOne(ctx, bson.D{{Key: "_id", Value: string(store.SlotIDFor(s.ID, 3))}})
+	MustNoErr(t, err)
+	for n := 0; n < 4; n++ {
+		id := store.SlotIDFor(s.ID, n)
+		got, gerr := sl.NextSlot(ctx, id)
+		want, werr := sl.NextSlotByQuery(ctx, id)
+		if models.ErrorCode(gerr) != models.ErrorCode(werr) || (gerr == nil && (got.ID != want.ID || got.Status != want.Status)) {
+			t.Errorf("slot %d: NextSlot = %+v, %v; query = %+v, %v", n, got, gerr, want, werr)
+		}
+		if n < 2 && (gerr != nil || got.ID != store.SlotIDFor(s.ID, n+1)) {
+			t.Errorf("slot %d: next = %v, %v; want slot %d", n, got, gerr, n+1)
+		}
+	}
+}
