@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -85,7 +86,11 @@ func (x *sessionIndex) sessionsOf(ctx context.Context, db *DB, practice string) 
 		}
 		x.practice = map[string][]*indexedSession{}
 		for i := range docs {
-			x.put(indexEntry(&docs[i]))
+			pr, e := indexEntry(&docs[i])
+			x.practice[pr] = append(x.practice[pr], e)
+		}
+		for _, list := range x.practice {
+			slices.SortFunc(list, compareEntries)
 		}
 		x.loaded = true
 	}
@@ -112,13 +117,16 @@ func (x *sessionIndex) put(practice string, e *indexedSession) {
 			list = append(list, o)
 		}
 	}
-	i, _ := slices.BinarySearchFunc(list, e, func(a, b *indexedSession) int {
-		if c := a.start.Compare(b.start); c != 0 {
-			return c
-		}
-		return compareStrings(a.id, b.id)
-	})
+	i, _ := slices.BinarySearchFunc(list, e, compareEntries)
 	x.practice[practice] = slices.Insert(list, i, e)
+}
+
+// compareEntries orders sessions by start, then id.
+func compareEntries(a, b *indexedSession) int {
+	if c := a.start.Compare(b.start); c != 0 {
+		return c
+	}
+	return strings.Compare(a.id, b.id)
 }
 
 // remove drops a session that is no longer active.
@@ -136,16 +144,6 @@ func (x *sessionIndex) forget() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.loaded, x.practice = false, nil
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // ForgetCaches drops what the DB keeps in memory about the data (on FerretDB, the sessions the
