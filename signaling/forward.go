@@ -1,8 +1,10 @@
 package signaling
 
 import (
+	"encoding/binary"
 	"errors"
 	"io"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,10 +13,19 @@ import (
 	"github.com/pion/webrtc/v3"
 )
 
-// The forwarding path. One goroutine per published track reads its RTP and copies each packet
-// into the send queue of every subscriber; one goroutine per subscriber drains its queue into
-// its tracks. A subscriber that cannot keep up loses packets from its own queue and slows
-// nobody else. Nothing on this path allocates per packet.
+// The forwarding path. A published track's packets reach forward either from the fast path
+// (fastpath.go: the UDP mux's reader decrypted them) or from pion's pipeline (run: the first
+// packets of a track, and peers on ICE-TCP or without the mux). forward hands each packet to
+// every subscriber: encrypted and sent at once when the subscriber is on the fast path, else
+// copied into its send queue, drained by its own goroutine through pion. A subscriber that
+// cannot keep up loses packets from its own queue and slows nobody else. Nothing on this path
+// allocates per packet.
+//
+// RTCP stays with pion, and the server answers it itself, since it rewrites only SSRCs and keeps
+// sequence numbers and timestamps: a publisher's sender reports go on to its subscribers (lip
+// sync needs the sender's own clock mapping) and are answered with receiver reports from what
+// arrived; a subscriber's NACK is answered from the track's recent packets, or passed to the
+// publisher; keyframe requests go to the publisher, at most one per KeyframeEvery.
 
 // maxPacket is the largest RTP packet forwarded (pion's receive MTU).
 const maxPacket = 1460
@@ -25,24 +36,36 @@ type pubTrack struct {
 	remote *webrtc.TrackRemote
 	kind   webrtc.RTPCodecType
 	ssrc   uint32
+	table  *fastTable
 
 	mu     sync.Mutex // guards changes to subs and closed
 	closed bool
 	subs   atomic.Pointer[[]*downTrack] // read without the lock on every packet
 
+	fwdMu sync.Mutex // held while a packet is forwarded: stats and ring have one writer at a time
+	stats recvStats
+	ring  *packetRing // video only: recent packets, for NACKs
+
 	lastKeyframe atomic.Int64 // unix nanoseconds of the last keyframe request sent upstream
 	keyframeGap  int64
-	stats        recvStats
+
+	// Owned by the publisher's RTCP reader.
+	rrExpected, rrReceived uint64
+	nackedUp               [ringSize]int64 // unix nanoseconds each ring position was last NACKed upstream
 }
 
 func newPubTrack(owner *participant, remote *webrtc.TrackRemote, keyframeEvery time.Duration) *pubTrack {
 	t := &pubTrack{owner: owner, remote: remote, kind: remote.Kind(), ssrc: uint32(remote.SSRC()), keyframeGap: int64(keyframeEvery)}
 	t.subs.Store(&[]*downTrack{})
 	t.stats.clockRate = float64(remote.Codec().ClockRate)
+	if t.kind == kindVideo {
+		t.ring = &packetRing{}
+	}
 	return t
 }
 
-// run reads the track until the publisher goes away, then calls done.
+// run reads the track through pion until the publisher goes away, then calls done. Once the
+// fast path takes the track, pion sees none of its packets and run only waits.
 func (t *pubTrack) run(done func()) {
 	defer done()
 	buf := make([]byte, maxPacket)
@@ -58,11 +81,21 @@ func (t *pubTrack) run(done func()) {
 		if n < 12 {
 			continue
 		}
-		pkt := buf[:n]
-		t.stats.onPacket(pkt, time.Now())
-		for _, d := range *t.subs.Load() {
-			d.queue.push(d, pkt)
-		}
+		t.table.pionPackets.Add(1)
+		t.forward(buf[:n])
+	}
+}
+
+// forward sends one plaintext packet to every subscriber. It may rewrite pkt's header.
+func (t *pubTrack) forward(pkt []byte) {
+	t.fwdMu.Lock()
+	defer t.fwdMu.Unlock()
+	t.stats.onPacket(pkt, time.Now())
+	if t.ring != nil {
+		t.ring.put(pkt)
+	}
+	for _, d := range *t.subs.Load() {
+		d.send(pkt)
 	}
 }
 
@@ -85,14 +118,20 @@ func (t *pubTrack) addSub(d *downTrack) bool {
 func (t *pubTrack) removeSub(d *downTrack) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	old := *t.subs.Load()
-	subs := make([]*downTrack, 0, len(old))
-	for _, s := range old {
-		if s != d {
-			subs = append(subs, s)
+	subs := without(*t.subs.Load(), d)
+	t.subs.Store(&subs)
+}
+
+// without returns a new slice of the elements of s other than x: the slices here are read
+// without a lock while they are replaced, so they are never changed in place.
+func without[T comparable](s []T, x T) []T {
+	out := make([]T, 0, len(s))
+	for _, e := range s {
+		if e != x {
+			out = append(out, e)
 		}
 	}
-	t.subs.Store(&subs)
+	return out
 }
 
 func (t *pubTrack) close() {
@@ -120,22 +159,163 @@ func (t *pubTrack) requestKeyframe(force bool) {
 	}
 }
 
+// readRTCP reads the publisher's RTCP for this track until its receiver stops.
+func (t *pubTrack) readRTCP(receiver *webrtc.RTPReceiver) {
+	for {
+		pkts, _, err := receiver.ReadRTCP()
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) {
+				return
+			}
+			continue // a malformed packet: keep reading
+		}
+		for _, p := range pkts {
+			if sr, ok := p.(*rtcp.SenderReport); ok && sr.SSRC == t.ssrc {
+				t.onSenderReport(sr, time.Now())
+			}
+		}
+	}
+}
+
+// onSenderReport passes the publisher's sender report on to every subscriber, as that
+// subscriber's SSRC, and answers the publisher with a receiver report (RFC 3550 6.4).
+func (t *pubTrack) onSenderReport(sr *rtcp.SenderReport, now time.Time) {
+	lsr := uint32(sr.NTPTime >> 16)
+	for _, d := range *t.subs.Load() {
+		pc := d.sub.peer()
+		if pc == nil || d.closed.Load() {
+			continue
+		}
+		d.sentSR(lsr, now)
+		_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.SenderReport{SSRC: d.ssrc, NTPTime: sr.NTPTime, RTPTime: sr.RTPTime, PacketCount: sr.PacketCount, OctetCount: sr.OctetCount}})
+	}
+	if pc := t.owner.peer(); pc != nil {
+		_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverReport{SSRC: t.owner.rtcpSSRC, Reports: []rtcp.ReceptionReport{t.receptionReport(lsr, now, time.Now())}}})
+	}
+}
+
+// receptionReport describes what arrived of the track since the last report.
+func (t *pubTrack) receptionReport(lsr uint32, srAt, now time.Time) rtcp.ReceptionReport {
+	expected, received := t.stats.expected.Load(), t.stats.packets.Load()
+	r := rtcp.ReceptionReport{
+		SSRC:               t.ssrc,
+		LastSequenceNumber: uint32(t.stats.highest.Load()),
+		Jitter:             uint32(math.Float64frombits(t.stats.jitterBits.Load())),
+		LastSenderReport:   lsr,
+		Delay:              uint32(now.Sub(srAt) * 65536 / time.Second),
+	}
+	if expected > received { // duplicates can make received the larger
+		r.TotalLost = uint32(min(expected-received, 0x7fffff))
+	}
+	if e, g := expected-t.rrExpected, received-t.rrReceived; expected >= t.rrExpected && e > g && received >= t.rrReceived {
+		r.FractionLost = uint8((e - g) * 256 / e)
+	}
+	t.rrExpected, t.rrReceived = expected, received
+	return r
+}
+
+// onNack answers a subscriber's NACK: packets still in the ring are sent again to that
+// subscriber; the others are asked of the publisher (once per ring position per 100 ms, however
+// many subscribers missed them), and reach every subscriber when they come.
+func (t *pubTrack) onNack(d *downTrack, n *rtcp.TransportLayerNack) {
+	if t.ring == nil {
+		return
+	}
+	var missing []uint16
+	buf := make([]byte, maxPacket)
+	now := time.Now().UnixNano()
+	for _, pair := range n.Nacks {
+		for _, seq := range pair.PacketList() {
+			t.fwdMu.Lock()
+			size, ok := t.ring.get(seq, buf)
+			t.fwdMu.Unlock()
+			if ok {
+				d.send(buf[:size])
+				continue
+			}
+			if i := seq % ringSize; now-t.nackedUp[i] > int64(100*time.Millisecond) {
+				t.nackedUp[i] = now
+				missing = append(missing, seq)
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	if pc := t.owner.peer(); pc != nil {
+		_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{SenderSSRC: t.owner.rtcpSSRC, MediaSSRC: t.ssrc, Nacks: rtcp.NackPairsFromSequenceNumbers(missing)}})
+	}
+}
+
+// ringSize is how many recent packets of a video track are kept for NACKs: about 0.8 s at
+// 1.2 Mbit/s, more than a retransmission is worth on any network a call can run on. A power
+// of two, so a sequence number keeps its position across the 16-bit wrap.
+const ringSize = 128
+
+type packetRing struct {
+	slots [ringSize]ringSlot
+}
+
+type ringSlot struct {
+	seq uint16
+	n   int
+	buf [maxPacket]byte
+}
+
+func (r *packetRing) put(pkt []byte) {
+	seq := binary.BigEndian.Uint16(pkt[2:4])
+	s := &r.slots[seq%ringSize]
+	s.seq, s.n = seq, copy(s.buf[:], pkt)
+}
+
+func (r *packetRing) get(seq uint16, dst []byte) (int, bool) {
+	s := &r.slots[seq%ringSize]
+	if s.n == 0 || s.seq != seq {
+		return 0, false
+	}
+	return copy(dst, s.buf[:s.n]), true
+}
+
 // downTrack is one published track as sent to one subscriber.
 type downTrack struct {
 	pub    *pubTrack
+	sub    *participant
 	track  *webrtc.TrackLocalStaticRTP
 	sender *webrtc.RTPSender
-	ssrc   uint32 // the SSRC this track is sent with
+	ssrc   uint32        // the SSRC this track is sent with
+	pt     atomic.Uint32 // the payload type the subscriber agreed for it
+	ready  atomic.Bool   // the subscriber has answered an offer with this track in it
 	queue  *sendQueue
 	closed atomic.Bool
 	// From the subscriber's receiver reports about this track.
 	fractionLost atomic.Uint32 // RTCP fraction lost (0-255) of the latest report
 	rtt          atomic.Int64  // nanoseconds, 0 until measured
+
+	srMu   sync.Mutex
+	srSent [4]struct {
+		lsr uint32
+		at  time.Time
+	} // the last sender reports passed on, to time the round trip from the answers
+	srNext int
+}
+
+// send sends one plaintext packet to the subscriber, by the fast path or through pion's. It
+// may rewrite pkt's header. It sends nothing until the subscriber has agreed to the track and its
+// media has connected: a packet on an SSRC the client has not been offered yet could be taken
+// for another track.
+func (d *downTrack) send(pkt []byte) {
+	if d.closed.Load() || !d.ready.Load() {
+		return
+	}
+	if fp := d.sub.fast.Load(); fp != nil {
+		fp.sendRTP(pkt, d.ssrc, uint8(d.pt.Load()))
+	} else if d.sub.viaPion.Load() {
+		d.queue.push(d, pkt)
+	}
 }
 
 // readRTCP reads the subscriber's RTCP for this track until the sender stops: keyframe requests
-// go to the publisher, receiver reports feed the quality figures. Reading also drives pion's
-// interceptors (NACK responses, reports).
+// go to the publisher, NACKs are answered, receiver reports feed the quality figures.
 func (d *downTrack) readRTCP() {
 	for {
 		pkts, _, err := d.sender.ReadRTCP()
@@ -149,36 +329,56 @@ func (d *downTrack) readRTCP() {
 			switch p := p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				d.pub.requestKeyframe(false)
+			case *rtcp.TransportLayerNack:
+				if p.MediaSSRC == d.ssrc {
+					d.pub.onNack(d, p)
+				}
 			case *rtcp.ReceiverReport:
-				d.onReports(p.Reports)
+				d.onReports(p.Reports, time.Now())
 			case *rtcp.SenderReport:
-				d.onReports(p.Reports)
+				d.onReports(p.Reports, time.Now())
 			}
 		}
 	}
 }
 
-func (d *downTrack) onReports(reports []rtcp.ReceptionReport) {
+// sentSR notes a sender report passed on to the subscriber.
+func (d *downTrack) sentSR(lsr uint32, at time.Time) {
+	d.srMu.Lock()
+	d.srSent[d.srNext%len(d.srSent)] = struct {
+		lsr uint32
+		at  time.Time
+	}{lsr, at}
+	d.srNext++
+	d.srMu.Unlock()
+}
+
+func (d *downTrack) onReports(reports []rtcp.ReceptionReport, now time.Time) {
 	for _, r := range reports {
 		if r.SSRC != d.ssrc {
 			continue
 		}
 		d.fractionLost.Store(uint32(r.FractionLost))
-		if r.LastSenderReport != 0 {
-			// RFC 3550 6.4.1: RTT = arrival - LSR - DLSR, in 1/65536 s.
-			rtt := compactNTP(time.Now()) - r.LastSenderReport - r.Delay
-			if rtt < 1<<20 { // under 16 s: anything else is a wrapped or bogus report
-				d.rtt.Store(int64(rtt) * int64(time.Second) / 65536)
+		if r.LastSenderReport == 0 {
+			continue
+		}
+		// RFC 3550 6.4.1: RTT = arrival - time the report named was sent - DLSR. The report
+		// names the publisher's clock, so the send time is the server's own record of it.
+		d.srMu.Lock()
+		var sent time.Time
+		for _, s := range d.srSent {
+			if s.lsr == r.LastSenderReport && !s.at.IsZero() {
+				sent = s.at
 			}
 		}
+		d.srMu.Unlock()
+		if sent.IsZero() {
+			continue
+		}
+		if rtt := now.Sub(sent) - time.Duration(r.Delay)*time.Second/65536; rtt > 0 && rtt < 16*time.Second {
+			d.rtt.Store(int64(rtt))
+		}
 	}
-}
-
-// compactNTP is the middle 32 bits of the NTP timestamp of t.
-func compactNTP(t time.Time) uint32 {
-	sec := uint64(t.Unix()) + 2208988800
-	frac := uint64(t.Nanosecond()) << 32 / 1e9
-	return uint32(sec<<16 | frac>>16)
 }
 
 // sendQueue is one subscriber's bounded queue of packets and the goroutine that sends them.

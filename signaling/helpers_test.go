@@ -111,3 +111,24 @@ func decode[T any](tb testing.TB, c *sigtest.Client, typ string) T {
 	sigtest.Decode(tb, c.Wait(typ, 5*time.Second), &v)
 	return v
 }
+
+// qualityUntil waits (up to 15 s) for a quality message to c in which at least n participants'
+// figures satisfy ok.
+func qualityUntil(tb testing.TB, c *sigtest.Client, what string, ok func(signaling.Quality) bool, n int) {
+	tb.Helper()
+	eventually(tb, 15*time.Second, what, func() bool {
+		env, got := c.WaitFor(signaling.TypeQuality, 2*time.Second)
+		if !got {
+			return false
+		}
+		var q signaling.QualityData
+		sigtest.Decode(tb, env, &q)
+		matched := 0
+		for _, p := range q.Participants {
+			if ok(p) {
+				matched++
+			}
+		}
+		return matched >= n
+	})
+}

@@ -270,3 +270,10 @@ func (h *Hub) Close() error {
 	h.wg.Wait()
 	return h.media.close()
 }
+
+// ForwardedPackets counts the RTP packets the hub has received from publishers and forwarded:
+// by the fast path (the UDP mux's reader) and through pion's pipeline (a track's first packets,
+// ICE-TCP, or no UDP mux).
+func (h *Hub) ForwardedPackets() (fast, pion uint64) {
+	return h.media.fast.fastPackets.Load(), h.media.fast.pionPackets.Load()
+}

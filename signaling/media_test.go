@@ -16,9 +16,15 @@ import (
 // admitted joins a clinician and a patient (both publishing) and admits the patient.
 func admittedPair(t *testing.T, h *testHub, call string) (doc, pat *sigtest.Client, docID, patID string) {
 	t.Helper()
-	doc = h.join(models.CallID(call), clinician, sigtest.Options{Publish: true})
+	return admittedPairOpts(t, h, call, sigtest.Options{Publish: true})
+}
+
+// admittedPairOpts is admittedPair with both clients made with opts.
+func admittedPairOpts(t *testing.T, h *testHub, call string, opts sigtest.Options) (doc, pat *sigtest.Client, docID, patID string) {
+	t.Helper()
+	doc = h.join(models.CallID(call), clinician, opts)
 	docID = doc.Joined().ParticipantID
-	pat = h.join(models.CallID(call), patient, sigtest.Options{Publish: true})
+	pat = h.join(models.CallID(call), patient, opts)
 	patID = pat.Joined().ParticipantID
 	doc.Send(signaling.TypeAdmit, signaling.TargetData{ParticipantID: patID})
 	pat.Wait(signaling.TypeAdmitted, 5*time.Second)

@@ -53,12 +53,20 @@ type participant struct {
 	queue    atomic.Pointer[sendQueue]
 	downList atomic.Pointer[[]*downTrack] // a copy of downs for the quality ticker
 
+	// How media reaches this participant (set by route): by the fast path, through pion
+	// (viaPion), or, until its media has connected, not at all.
+	fast     atomic.Pointer[fastPeer]
+	viaPion  atomic.Bool
+	sentFast atomic.Uint64 // RTP bytes the fast path sent it
+	rtcpSSRC uint32        // the SSRC of the server's reports to it
+
 	// Owned by run.
 	negotiating    bool
 	pending        bool // another offer is due once the current one is answered
 	pendingRestart bool
 	downs          map[*pubTrack]*downTrack
 	fresh          []*downTrack // added since the last answer: they need a keyframe
+	inOffer        []*downTrack // the tracks in the offer waiting for an answer
 	candidates     []webrtc.ICECandidateInit
 	graceGen       int
 	graceTimer     *time.Timer
@@ -81,6 +89,8 @@ const (
 	evAdmitted
 	evEnd
 	evClose
+	evPairChange
+	evFastFailed
 )
 
 type event struct {
@@ -209,9 +219,22 @@ func (p *participant) handle(e event) bool {
 		p.send(TypeCandidate, e.cand.ToJSON())
 	case evConnState:
 		p.onConnState(e.state)
+	case evPairChange:
+		if pc := p.peer(); pc != nil && pc.ConnectionState() == webrtc.PeerConnectionStateConnected {
+			p.route()
+		}
+	case evFastFailed:
+		if fp := p.fast.Swap(nil); fp != nil {
+			fp.disarm()
+			p.viaPion.Store(true)
+			p.log.Warn("fast path could not decrypt this participant's media; forwarding through pion")
+		}
 	case evTrack:
 		p.publish(e.remote, e.receiver)
 	case evTrackEnded:
+		if fp := p.fast.Load(); fp != nil {
+			fp.removePub(e.pub)
+		}
 		p.room.mu.Lock()
 		for i, t := range p.pubs {
 			if t == e.pub {
@@ -325,6 +348,7 @@ func (p *participant) detach() {
 func (p *participant) onConnState(s webrtc.PeerConnectionState) {
 	switch s {
 	case webrtc.PeerConnectionStateConnected:
+		p.route()
 		if p.session() != nil {
 			p.room.update(p, func() { p.state = StateConnected })
 		}

@@ -1,6 +1,8 @@
 package signaling
 
 import (
+	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/pion/webrtc/v3"
@@ -32,6 +34,10 @@ func (p *participant) startMedia() {
 	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 		p.post(event{kind: evTrack, remote: t, receiver: r})
 	})
+	pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(func(*webrtc.ICECandidatePair) {
+		p.post(event{kind: evPairChange})
+	})
+	p.rtcpSSRC = rand.Uint32()
 	for _, k := range []webrtc.RTPCodecType{kindAudio, kindVideo} {
 		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 			p.log.Error("transceiver", "err", err)
@@ -50,22 +56,18 @@ func (p *participant) startMedia() {
 // publish starts forwarding a track the participant sends.
 func (p *participant) publish(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 	t := newPubTrack(p, remote, p.room.hub.p.Limits.KeyframeEvery)
+	t.table = p.room.hub.media.fast
 	p.room.mu.Lock()
 	p.pubs = append(p.pubs, t)
 	p.room.resyncLocked()
 	p.room.mu.Unlock()
+	if fp := p.fast.Load(); fp != nil {
+		fp.addPub(t)
+	}
 	p.media.Add(2)
 	go func() {
-		// The publisher's sender reports must pass through the interceptors so that the
-		// server's receiver reports carry LSR/DLSR: the client's own RTT and bandwidth
-		// estimates depend on them.
 		defer p.media.Done()
-		buf := make([]byte, maxPacket)
-		for {
-			if _, _, err := receiver.Read(buf); err != nil {
-				return
-			}
-		}
+		t.readRTCP(receiver)
 	}()
 	go t.run(func() {
 		p.media.Done()
@@ -119,7 +121,7 @@ func (p *participant) addDown(pc *webrtc.PeerConnection, t *pubTrack) bool {
 		p.log.Warn("add track", "err", err)
 		return false
 	}
-	d := &downTrack{pub: t, track: track, sender: tr.Sender(), queue: p.queue.Load()}
+	d := &downTrack{pub: t, sub: p, track: track, sender: tr.Sender(), queue: p.queue.Load()}
 	if enc := d.sender.GetParameters().Encodings; len(enc) > 0 {
 		d.ssrc = uint32(enc[0].SSRC)
 	}
@@ -168,7 +170,58 @@ func (p *participant) negotiate(restart bool) {
 		return
 	}
 	p.negotiating, p.pending, p.pendingRestart = true, false, false
+	p.inOffer = p.inOffer[:0]
+	for _, d := range p.downs {
+		p.inOffer = append(p.inOffer, d)
+	}
 	p.send(TypeOffer, SDPData{SDP: offer.SDP})
+}
+
+// route decides how media reaches the participant once its peer connection has connected, and
+// again whenever ICE selects another pair (an ICE restart, a network change): by the fast path
+// when the pair is on the UDP mux, else through pion. Whoever newly receives gets keyframes.
+func (p *participant) route() {
+	pc := p.peer()
+	if pc == nil {
+		return
+	}
+	if fp := p.fast.Load(); fp != nil {
+		if fp.move(pc) == nil {
+			return
+		}
+		p.log.Info("media left the UDP mux; forwarding through pion")
+		fp.disarm()
+		p.fast.Store(nil)
+		p.viaPion.Store(true)
+		p.requestKeyframes()
+		return
+	}
+	fp, err := p.room.hub.media.fast.armFast(pc, func() { p.post(event{kind: evFastFailed}) })
+	if err == nil {
+		fp.sent = &p.sentFast
+		p.room.mu.Lock()
+		pubs := append([]*pubTrack(nil), p.pubs...)
+		p.room.mu.Unlock()
+		for _, t := range pubs {
+			fp.addPub(t)
+		}
+		p.viaPion.Store(false)
+		p.fast.Store(fp)
+		p.requestKeyframes()
+		return
+	}
+	p.log.Debug("media through pion", "why", err)
+	if !p.viaPion.Swap(true) {
+		p.requestKeyframes()
+	}
+}
+
+// requestKeyframes asks the publisher of every track sent to p for a keyframe, so that p's
+// video starts as soon as it can be decoded.
+func (p *participant) requestKeyframes() {
+	for _, d := range p.downs {
+		d.pub.requestKeyframe(true)
+	}
 }
 
 // onAnswer applies the client's answer, then sends anything that waited for it.
@@ -183,6 +236,22 @@ func (p *participant) onAnswer(sdp string) {
 		return
 	}
 	p.negotiating = false
+	// The tracks in the offer just answered may now be sent, with the payload type agreed for
+	// their codec (the server offers, so each codec has the same number for every peer and it
+	// is nearly always the publisher's). A track added while the offer was out waits for the
+	// next answer.
+	for _, d := range p.inOffer {
+		pt := d.pub.remote.PayloadType()
+		for _, c := range d.sender.GetParameters().Codecs {
+			if strings.EqualFold(c.MimeType, d.pub.remote.Codec().MimeType) {
+				pt = c.PayloadType
+				break
+			}
+		}
+		d.pt.Store(uint32(pt))
+		d.ready.Store(true)
+	}
+	p.inOffer = nil
 	for _, c := range p.candidates {
 		_ = pc.AddICECandidate(c)
 	}
@@ -216,13 +285,17 @@ func (p *participant) onCandidate(c webrtc.ICECandidateInit) {
 // closeMedia releases the peer connection and everything forwarding to or from it, leaving
 // the participant without media (as when it waited) until startMedia.
 func (p *participant) closeMedia() {
+	if fp := p.fast.Swap(nil); fp != nil {
+		fp.disarm()
+	}
+	p.viaPion.Store(false)
 	for _, d := range p.downs {
 		d.closed.Store(true)
 		d.pub.removeSub(d)
 	}
 	p.downs = map[*pubTrack]*downTrack{}
 	p.downList.Store(&[]*downTrack{})
-	p.fresh, p.candidates = nil, nil
+	p.fresh, p.candidates, p.inOffer = nil, nil, nil
 	p.negotiating, p.pending, p.pendingRestart = false, false, false
 	p.room.mu.Lock()
 	p.pubs = nil
@@ -260,8 +333,9 @@ func (p *participant) counters() counters {
 			jitterSet = t.kind == kindAudio
 		}
 	}
+	c.downBytes = p.sentFast.Load()
 	if q := p.queue.Load(); q != nil {
-		c.downBytes = q.sentBytes.Load()
+		c.downBytes += q.sentBytes.Load()
 	}
 	for _, d := range *p.downList.Load() {
 		c.downLossFraction = max(c.downLossFraction, float64(d.fractionLost.Load())/256)

@@ -183,20 +183,9 @@ func TestLeaveTellsOthers(t *testing.T) {
 func TestQualityPushedToClinicians(t *testing.T) {
 	h := newTestHub(t)
 	doc, pat, _, patID := admittedPair(t, h, "call-q")
-	eventually(t, 10*time.Second, "quality for the patient with bitrate", func() bool {
-		env, ok := doc.WaitFor(signaling.TypeQuality, 2*time.Second)
-		if !ok {
-			return false
-		}
-		var q signaling.QualityData
-		sigtest.Decode(t, env, &q)
-		for _, p := range q.Participants {
-			if p.ParticipantID == patID && p.UpKbps > 0 && p.DownKbps > 0 && p.RTTMs > 0 {
-				return true
-			}
-		}
-		return false
-	})
+	qualityUntil(t, doc, "quality for the patient with bitrate", func(p signaling.Quality) bool {
+		return p.ParticipantID == patID && p.UpKbps > 0 && p.DownKbps > 0 && p.RTTMs > 0
+	}, 1)
 	// The patient gets its own figures only.
 	for range 3 {
 		q := decode[signaling.QualityData](t, pat, signaling.TypeQuality)

@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// recvStats counts what arrives on one published track. onPacket runs on the track's reader
-// goroutine only; the quality ticker reads the atomics.
+// recvStats counts what arrives on one published track. onPacket runs under the track's
+// forwarding lock; the quality ticker and the receiver reports read the atomics.
 type recvStats struct {
 	clockRate float64
 
@@ -23,6 +23,7 @@ type recvStats struct {
 	packets    atomic.Uint64
 	bytes      atomic.Uint64
 	expected   atomic.Uint64 // highest - base + 1
+	highest    atomic.Uint64 // highest extended sequence number
 	jitterBits atomic.Uint64 // float64 bits, in RTP timestamp units
 }
 
@@ -47,6 +48,7 @@ func (s *recvStats) onPacket(pkt []byte, now time.Time) {
 			s.highestSeq = ext
 		}
 	}
+	s.highest.Store(s.highestSeq)
 	s.expected.Store(s.highestSeq - s.baseSeq + 1)
 	s.packets.Add(1)
 	s.bytes.Add(uint64(len(pkt)))

@@ -18,6 +18,7 @@ import (
 // media owns the shared network sockets and makes peer connections.
 type media struct {
 	settings webrtc.SettingEngine
+	fast     *fastTable
 	udp      ice.UDPMux // nil when the mux is off
 	tcp      ice.TCPMux
 	closers  []func() error
@@ -25,7 +26,7 @@ type media struct {
 
 // newMedia opens the shared UDP (and TCP) ports.
 func newMedia(n Network, log *slog.Logger) (*media, error) {
-	m := &media{}
+	m := &media{fast: newFastTable()}
 	se := webrtc.SettingEngine{LoggerFactory: pionLogs{log}}
 	// GCM first: it costs a fifth of AES-CM per packet (PERFORMANCE.md).
 	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AEAD_AES_256_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
@@ -52,27 +53,9 @@ func newMedia(n Network, log *slog.Logger) (*media, error) {
 		se.SetNAT1To1IPs(n.PublicIPs, webrtc.ICECandidateTypeHost)
 	}
 	if n.UDPPort >= 0 {
-		if listenIP != nil {
-			conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: listenIP, Port: n.UDPPort})
-			if err != nil {
-				return nil, fmt.Errorf("signaling: UDP port: %w", err)
-			}
-			// Best effort: the kernel caps these at net.core.[rw]mem_max.
-			_ = conn.SetReadBuffer(n.SocketBuffer)
-			_ = conn.SetWriteBuffer(n.SocketBuffer)
-			m.udp = webrtc.NewICEUDPMux(pionLogs{log}.NewLogger("udpmux"), conn)
-		} else {
-			mux, err := ice.NewMultiUDPMuxFromPort(n.UDPPort,
-				ice.UDPMuxFromPortWithReadBufferSize(n.SocketBuffer),
-				ice.UDPMuxFromPortWithWriteBufferSize(n.SocketBuffer),
-				ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4),
-				ice.UDPMuxFromPortWithLogger(pionLogs{log}.NewLogger("udpmux")))
-			if err != nil {
-				return nil, fmt.Errorf("signaling: UDP port: %w", err)
-			}
-			m.udp = mux
+		if err := m.openUDP(n, listenIP, log); err != nil {
+			return nil, err
 		}
-		m.closers = append(m.closers, m.udp.Close)
 		se.SetICEUDPMux(m.udp)
 	}
 	if n.TCPPort >= 0 {
@@ -93,6 +76,78 @@ func newMedia(n Network, log *slog.Logger) (*media, error) {
 	se.SetNetworkTypes(networks)
 	m.settings = se
 	return m, nil
+}
+
+// openUDP opens the shared UDP port (one socket per local IPv4 address when no listen IP is
+// set) behind pion's ICE mux, each socket wrapped for the fast path.
+func (m *media) openUDP(n Network, listenIP net.IP, log *slog.Logger) error {
+	ips := []net.IP{listenIP}
+	if listenIP == nil {
+		var err error
+		if ips, err = localIPv4s(); err != nil {
+			return fmt.Errorf("signaling: UDP port: %w", err)
+		}
+	}
+	var muxes []ice.UDPMux
+	for _, ip := range ips {
+		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: ip, Port: n.UDPPort})
+		if err != nil {
+			for _, mx := range muxes {
+				_ = mx.Close()
+			}
+			return fmt.Errorf("signaling: UDP port: %w", err)
+		}
+		// Best effort: the kernel caps these at net.core.[rw]mem_max.
+		_ = conn.SetReadBuffer(n.SocketBuffer)
+		_ = conn.SetWriteBuffer(n.SocketBuffer)
+		sock := &fastSocket{UDPConn: conn, table: m.fast}
+		m.fast.socks = append(m.fast.socks, sock)
+		muxes = append(muxes, webrtc.NewICEUDPMux(pionLogs{log}.NewLogger("udpmux"), sock))
+	}
+	if len(muxes) == 1 {
+		m.udp = muxes[0]
+	} else {
+		m.udp = ice.NewMultiUDPMuxDefault(muxes...)
+	}
+	m.closers = append(m.closers, m.udp.Close)
+	return nil
+}
+
+// localIPv4s lists the addresses of the interfaces that are up: not loopback unless there is
+// nothing else, never link-local (as pion's own multi-socket mux chooses).
+func localIPv4s() ([]net.IP, error) {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return nil, err
+	}
+	var ips, loopback []net.IP
+	for _, ifc := range ifaces {
+		if ifc.Flags&net.FlagUp == 0 {
+			continue
+		}
+		addrs, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			ipn, ok := a.(*net.IPNet)
+			if !ok || ipn.IP.To4() == nil || ipn.IP.IsLinkLocalUnicast() {
+				continue
+			}
+			if ipn.IP.IsLoopback() {
+				loopback = append(loopback, ipn.IP.To4())
+			} else {
+				ips = append(ips, ipn.IP.To4())
+			}
+		}
+	}
+	if len(ips) == 0 {
+		ips = loopback
+	}
+	if len(ips) == 0 {
+		return nil, errors.New("no IPv4 address on any interface")
+	}
+	return ips, nil
 }
 
 // UDPAddr is the shared UDP port's address (nil when the mux is off).
@@ -121,21 +176,14 @@ func (m *media) close() error {
 	return errors.Join(errs...)
 }
 
-// newPeerConnection makes a peer connection with its own media engine and interceptors.
+// newPeerConnection makes a peer connection with its own media engine. It has no interceptors:
+// the server answers NACKs and exchanges reports itself (forward.go), on both media paths.
 func (m *media) newPeerConnection() (*webrtc.PeerConnection, error) {
 	me := &webrtc.MediaEngine{}
 	if err := RegisterCodecs(me); err != nil {
 		return nil, err
 	}
-	reg := &interceptor.Registry{}
-	reg.Add(reuseAttrs{}) // first: see its comment
-	if err := webrtc.ConfigureNack(me, reg); err != nil {
-		return nil, err
-	}
-	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
-		return nil, err
-	}
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(m.settings))
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(&interceptor.Registry{}), webrtc.WithSettingEngine(m.settings))
 	return api.NewPeerConnection(webrtc.Configuration{
 		SDPSemantics:  webrtc.SDPSemanticsUnifiedPlan,
 		BundlePolicy:  webrtc.BundlePolicyMaxBundle,

@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -52,4 +56,26 @@ func TestConsole(t *testing.T) {
 	if err != nil {
 		t.Fatalf("browser tests failed: %v (program output follows)\n%s", err, p.output())
 	}
+	// The browsers' calls went by the media server's fast path (UDP mux on loopback).
+	resp, err := http.Get(p.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`careway_media_forwarded_packets_total\{path="fast"\} (\d+)`).FindSubmatch(body)
+	if m == nil || string(m[1]) == "0" {
+		t.Fatalf("no packets forwarded by the fast path during the browser tests; metrics:\n%s", grepLines(body, "careway_media"))
+	}
+}
+
+// grepLines returns the lines of b that contain s.
+func grepLines(b []byte, s string) string {
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, s) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -117,7 +117,7 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		Triage: triage, Calls: calls, Media: hub, ICEServers: network.ICEServers, WSOrigins: cfg.WSOrigins,
 		InviteTTL: cfg.InviteTTL,
 		Auth:      svc, Tokens: tokens, Keys: keys, Hasher: hasher,
-		Registry: prometheus.NewRegistry(), Logger: log, OpenAPI: docs.OpenAPI,
+		Registry: mediaMetrics(prometheus.NewRegistry(), hub), Logger: log, OpenAPI: docs.OpenAPI,
 		CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies, BodyLimit: cfg.BodyLimit,
 		ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, MetricsToken: cfg.MetricsToken,
 		AccessLog: cfg.AccessLog, RegisterPerIP: cfg.RegisterPerIP,
@@ -273,6 +273,25 @@ func janitor(ctx context.Context, log *slog.Logger, jobs ...cleanup) {
 		case <-t.C:
 		}
 	}
+}
+
+// mediaMetrics adds the media server's forwarding counters to reg: how many RTP packets went by
+// the fast path and how many through pion's pipeline (a share of pion that grows means peers on
+// ICE-TCP, or a fast path that gave up on someone).
+func mediaMetrics(reg *prometheus.Registry, hub *signaling.Hub) *prometheus.Registry {
+	for _, path := range []string{"fast", "pion"} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "careway_media_forwarded_packets_total", Help: "RTP packets received from publishers and forwarded, by path.",
+			ConstLabels: prometheus.Labels{"path": path},
+		}, func() float64 {
+			fast, pion := hub.ForwardedPackets()
+			if path == "fast" {
+				return float64(fast)
+			}
+			return float64(pion)
+		}))
+	}
+	return reg
 }
 
 // mediaNetwork turns the configuration into the media server's network settings. A TCP port

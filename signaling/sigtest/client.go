@@ -1,6 +1,7 @@
 package sigtest
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
@@ -54,6 +55,11 @@ type Client struct {
 	ssrcs    map[string]uint32
 
 	keyframeRequests atomic.Uint64
+	nacks            atomic.Uint64 // NACKs the server sent about the client's tracks
+	reportsWithLSR   atomic.Uint64 // the server's reception reports on the client's tracks that answer a sender report
+	duplicates       map[string]*atomic.Uint64
+	lastSeqs         map[string]*atomic.Uint64 // 1<<16 | the last sequence number received
+	senderReports    map[string]*atomic.Uint64
 
 	tracks  []webrtc.TrackLocal // published, fed until Close
 	stop    chan struct{}
@@ -65,7 +71,8 @@ type Client struct {
 // candidates. The client is closed when the test ends.
 func New(tb testing.TB, conn signaling.Conn, opts Options) *Client {
 	tb.Helper()
-	c := &Client{tb: tb, conn: conn, opts: opts, received: map[string]*atomic.Uint64{}, ssrcs: map[string]uint32{}, stop: make(chan struct{})}
+	c := &Client{tb: tb, conn: conn, opts: opts, received: map[string]*atomic.Uint64{}, ssrcs: map[string]uint32{},
+		duplicates: map[string]*atomic.Uint64{}, lastSeqs: map[string]*atomic.Uint64{}, senderReports: map[string]*atomic.Uint64{}, stop: make(chan struct{})}
 	c.cond = sync.NewCond(&c.mu)
 	if opts.Publish {
 		c.publish()
@@ -101,30 +108,50 @@ func (c *Client) newPeer() {
 		c.Send(signaling.TypeCandidate, init)
 	})
 	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+		key := t.StreamID() + "/" + t.Kind().String()
 		n := c.counter(t.StreamID(), t.Kind().String())
 		c.recvMu.Lock()
-		c.ssrcs[t.StreamID()+"/"+t.Kind().String()] = uint32(t.SSRC())
+		c.ssrcs[key] = uint32(t.SSRC())
+		dups, srs, last := counterIn(c.duplicates, key), counterIn(c.senderReports, key), counterIn(c.lastSeqs, key)
 		c.recvMu.Unlock()
 		c.stopped.Add(2)
 		go func() {
 			// Reading the receiver's RTCP lets the report interceptor see the server's sender
 			// reports, so its receiver reports carry LSR/DLSR (the server's RTT measure).
 			defer c.stopped.Done()
-			buf := make([]byte, 1500)
 			for {
-				if _, _, err := r.Read(buf); err != nil {
-					return
+				pkts, _, err := r.ReadRTCP()
+				if err != nil {
+					if errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || c.closed.Load() {
+						return
+					}
+					continue
+				}
+				for _, p := range pkts {
+					if sr, ok := p.(*rtcp.SenderReport); ok && sr.SSRC == uint32(t.SSRC()) {
+						srs.Add(1)
+					}
 				}
 			}
 		}()
 		go func() {
 			defer c.stopped.Done()
 			buf := make([]byte, 1500)
+			var seen [1 << 16]bool // by sequence number; the half ahead is cleared as it goes
 			for {
-				if _, _, err := t.Read(buf); err != nil {
+				k, _, err := t.Read(buf)
+				if err != nil {
 					return
 				}
 				n.Add(1)
+				if k >= 12 {
+					seq := binary.BigEndian.Uint16(buf[2:4])
+					if seen[seq] {
+						dups.Add(1)
+					}
+					seen[seq], seen[seq+1<<15] = true, false
+					last.Store(1<<16 | uint64(seq))
+				}
 			}
 		}()
 	})
@@ -145,9 +172,17 @@ func (c *Client) newPeer() {
 					continue
 				}
 				for _, p := range pkts {
-					switch p.(type) {
+					switch p := p.(type) {
 					case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 						c.keyframeRequests.Add(1)
+					case *rtcp.TransportLayerNack:
+						c.nacks.Add(1)
+					case *rtcp.ReceiverReport:
+						for _, r := range p.Reports {
+							if r.LastSenderReport != 0 {
+								c.reportsWithLSR.Add(1)
+							}
+						}
 					}
 				}
 			}
@@ -157,6 +192,45 @@ func (c *Client) newPeer() {
 
 // KeyframeRequests is how many PLIs and FIRs the server has sent for the client's tracks.
 func (c *Client) KeyframeRequests() uint64 { return c.keyframeRequests.Load() }
+
+// Nacks is how many NACKs the server has sent about the client's tracks.
+func (c *Client) Nacks() uint64 { return c.nacks.Load() }
+
+// ReportsWithLSR is how many of the server's reception reports on the client's tracks answered
+// one of the client's sender reports.
+func (c *Client) ReportsWithLSR() uint64 { return c.reportsWithLSR.Load() }
+
+// Duplicates is how many RTP packets of kind from participant from arrived a second time.
+func (c *Client) Duplicates(from, kind string) uint64 {
+	c.recvMu.Lock()
+	defer c.recvMu.Unlock()
+	return counterIn(c.duplicates, from+"/"+kind).Load()
+}
+
+// LastSeq is the sequence number of the last RTP packet of kind from participant from.
+func (c *Client) LastSeq(from, kind string) (uint16, bool) {
+	c.recvMu.Lock()
+	defer c.recvMu.Unlock()
+	v := counterIn(c.lastSeqs, from+"/"+kind).Load()
+	return uint16(v), v != 0
+}
+
+// SenderReports is how many sender reports arrived for the track of kind from participant from.
+func (c *Client) SenderReports(from, kind string) uint64 {
+	c.recvMu.Lock()
+	defer c.recvMu.Unlock()
+	return counterIn(c.senderReports, from+"/"+kind).Load()
+}
+
+// counterIn returns m's counter for key, making it; the caller holds recvMu.
+func counterIn(m map[string]*atomic.Uint64, key string) *atomic.Uint64 {
+	n := m[key]
+	if n == nil {
+		n = &atomic.Uint64{}
+		m[key] = n
+	}
+	return n
+}
 
 // RemoteSSRC is the SSRC of the track of kind received from participant from (0 if none yet).
 func (c *Client) RemoteSSRC(from, kind string) uint32 {
@@ -184,6 +258,9 @@ func NewPeerConnection(tcp bool) (*webrtc.PeerConnection, error) {
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	}
 	se.SetIncludeLoopbackCandidate(true)
+	// Without replay protection a packet the server sends again reaches the track reader, so
+	// tests can see NACKs answered (Duplicates).
+	se.DisableSRTPReplayProtection(true)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 	return api.NewPeerConnection(webrtc.Configuration{})
@@ -192,13 +269,7 @@ func NewPeerConnection(tcp bool) (*webrtc.PeerConnection, error) {
 func (c *Client) counter(from, kind string) *atomic.Uint64 {
 	c.recvMu.Lock()
 	defer c.recvMu.Unlock()
-	key := from + "/" + kind
-	n := c.received[key]
-	if n == nil {
-		n = &atomic.Uint64{}
-		c.received[key] = n
-	}
-	return n
+	return counterIn(c.received, from+"/"+kind)
 }
 
 // Received is how many RTP packets of kind ("audio" or "video") arrived from participant from.

@@ -1,0 +1,178 @@
+package signaling
+
+import (
+	"bytes"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/srtp/v2"
+)
+
+func TestSendQueueDropsWhenFullAndNeverBlocks(t *testing.T) {
+	q := &sendQueue{slots: make([]slot, 4), wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
+	d := &downTrack{}
+	for range 10 { // no writer running: the queue fills, then drops
+		q.push(d, []byte("0123456789ab"))
+	}
+	if got := q.dropped.Load(); got != 6 {
+		t.Fatalf("dropped %d, want 6", got)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { q.push(d, []byte("0123456789ab")) }); allocs != 0 {
+		t.Fatalf("push allocates %v", allocs)
+	}
+}
+
+// fastRig is a publisher and a subscriber on the fast path, without pion: the server's mux
+// socket, and a client socket for each that encrypts or decrypts with the other end's keys.
+type fastRig struct {
+	table     *fastTable
+	sock      *fastSocket
+	pub       *pubTrack
+	from, sub *fastPeer
+	pubConn   *net.UDPConn // the publisher's socket
+	subConn   *net.UDPConn // the subscriber's socket
+	pubCtx    *srtp.Context
+	subCtx    *srtp.Context
+}
+
+var (
+	rigSalt = []byte("0123456789ab")
+	keyA    = []byte("publisher-key-16")
+	keyB    = []byte("subscriberkey-16")
+)
+
+func newFastRig(t *testing.T, serverInKey []byte) *fastRig {
+	t.Helper()
+	listen := func() *net.UDPConn {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	ctx := func(key []byte) *srtp.Context {
+		c, err := srtp.CreateContext(key, rigSalt, srtp.ProtectionProfileAeadAes128Gcm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	r := &fastRig{table: newFastTable(), pubConn: listen(), subConn: listen(), pubCtx: ctx(keyA), subCtx: ctx(keyB)}
+	r.sock = &fastSocket{UDPConn: listen(), table: r.table}
+	r.table.socks = []*fastSocket{r.sock}
+	addr := func(c *net.UDPConn) netip.AddrPort { return c.LocalAddr().(*net.UDPAddr).AddrPort() }
+	r.from = &fastPeer{table: r.table, in: ctx(serverInKey), out: ctx(keyA), addr: addr(r.pubConn)}
+	r.sub = &fastPeer{table: r.table, in: ctx(keyB), out: ctx(keyB), addr: addr(r.subConn)}
+	for _, fp := range []*fastPeer{r.from, r.sub} {
+		fp.sock.Store(r.sock)
+		fp.pubs.Store(&[]*pubTrack{})
+		r.table.set(fp, fp.addr)
+	}
+	subscriber := &participant{}
+	subscriber.fast.Store(r.sub)
+	r.pub = &pubTrack{ssrc: 1111, kind: kindVideo, table: r.table, ring: &packetRing{}}
+	r.pub.stats.clockRate = 90000
+	d := &downTrack{pub: r.pub, sub: subscriber, ssrc: 2222}
+	d.pt.Store(96)
+	d.ready.Store(true)
+	r.pub.subs.Store(&[]*downTrack{d})
+	r.from.addPub(r.pub)
+	return r
+}
+
+// sealed returns the publisher's packet number i, encrypted as the publisher would.
+func (r *fastRig) sealed(t *testing.T, i int) []byte {
+	t.Helper()
+	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 100, SequenceNumber: uint16(i), Timestamp: uint32(i) * 3000, SSRC: 1111},
+		Payload: bytes.Repeat([]byte{byte(i)}, 1100)}
+	plain, err := pkt.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := r.pubCtx.EncryptRTP(nil, plain, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// The fast path decrypts the publisher's packet, rewrites SSRC and payload type for the
+// subscriber and encrypts it with the subscriber's keys. Its only allocations are pion/srtp's
+// own: each AES-GCM operation puts its 12-byte IV on the heap (srtp v2.0.20), one for the
+// decryption and one per subscriber.
+func TestFastPathForwardsOnePacketWithoutAllocating(t *testing.T) {
+	r := newFastRig(t, keyA)
+	if !r.from.onRTP(r.sock, r.sealed(t, 1)) {
+		t.Fatal("onRTP handed a published track's packet to pion")
+	}
+	buf := make([]byte, 1500)
+	_ = r.subConn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := r.subConn.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := r.subCtx.DecryptRTP(nil, buf[:n], nil)
+	if err != nil {
+		t.Fatalf("subscriber cannot decrypt: %v", err)
+	}
+	var got rtp.Packet
+	if err := got.Unmarshal(plain); err != nil {
+		t.Fatal(err)
+	}
+	if got.SSRC != 2222 || got.PayloadType != 96 || got.SequenceNumber != 1 || got.Timestamp != 3000 || len(got.Payload) != 1100 || got.Payload[0] != 1 {
+		t.Fatalf("subscriber got %v, want SSRC 2222, PT 96, seq 1, ts 3000, 1100 bytes of 1", got.Header)
+	}
+	if r.pub.stats.packets.Load() != 1 {
+		t.Fatalf("stats counted %d packets", r.pub.stats.packets.Load())
+	}
+	// An unpublished SSRC goes to pion.
+	other := r.sealed(t, 2)
+	other[8] ^= 0xff
+	if r.from.onRTP(r.sock, other) {
+		t.Fatal("a packet of an unpublished SSRC was kept from pion")
+	}
+
+	packets := make([][]byte, 0, 300)
+	for i := range 300 {
+		packets = append(packets, r.sealed(t, 10+i))
+	}
+	next := 0
+	// The subscriber's socket is left unread: the kernel drops what its buffer cannot hold.
+	if allocs := testing.AllocsPerRun(200, func() {
+		r.from.onRTP(r.sock, packets[next])
+		next++
+	}); allocs > 2 {
+		t.Fatalf("%v allocations per packet forwarded to one subscriber, want 2 (srtp's IVs)", allocs)
+	}
+}
+
+// A peer whose packets never decrypt (keys taken wrongly) goes back to pion after failLimit
+// packets, once; after one good packet, failures are replays or forgeries and change nothing.
+func TestFastPathGivesUpOnKeysThatNeverDecrypt(t *testing.T) {
+	r := newFastRig(t, keyB) // the server's idea of the publisher's key is wrong
+	fails := 0
+	r.from.onFail = func() { fails++ }
+	for i := range failLimit + 5 {
+		r.from.onRTP(r.sock, r.sealed(t, i))
+	}
+	if fails != 1 || r.table.get(r.from.addr) != nil {
+		t.Fatalf("onFail called %d times, peer still in table: %v; want once, removed", fails, r.table.get(r.from.addr) != nil)
+	}
+
+	r = newFastRig(t, keyA)
+	r.from.onFail = func() { fails++ }
+	fails = 0
+	r.from.onRTP(r.sock, r.sealed(t, 1))
+	for i := range failLimit + 5 {
+		bad := r.sealed(t, 2+i)
+		bad[len(bad)-1] ^= 1 // a forged tag
+		r.from.onRTP(r.sock, bad)
+	}
+	if fails != 0 || r.table.get(r.from.addr) == nil {
+		t.Fatalf("after a good packet, forgeries called onFail %d times / removed the peer", fails)
+	}
+}

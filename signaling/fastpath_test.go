@@ -1,0 +1,90 @@
+package signaling_test
+
+import (
+	"testing"
+	"time"
+
+	"careway/signaling"
+	"careway/signaling/sigtest"
+
+	"github.com/pion/rtcp"
+)
+
+// The fast path carries a call on the UDP mux: after each track's first packets (which pion's
+// pipeline delivers until the track is published) every packet goes the fast way.
+func TestFastPathForwards(t *testing.T) {
+	h := newTestHub(t)
+	doc, pat, docID, patID := admittedPair(t, h, "call-fast")
+	eventually(t, 15*time.Second, "200 video packets each way", func() bool {
+		return doc.Received(patID, "video") > 200 && pat.Received(docID, "video") > 200
+	})
+	fast, pion := h.ForwardedPackets()
+	if fast == 0 || fast < 10*pion {
+		t.Fatalf("forwarded %d packets by the fast path and %d through pion; want nearly all fast", fast, pion)
+	}
+	if doc.Received(patID, "audio") == 0 || pat.Received(docID, "audio") == 0 {
+		t.Fatal("no audio")
+	}
+}
+
+// Over ICE-TCP (no UDP mux) media takes pion's pipeline, and still arrives.
+func TestPionPathOverTCP(t *testing.T) {
+	h := newTestHub(t, func(p *signaling.Params) { p.Network.UDPPort, p.Network.TCPPort = -1, 0 })
+	doc, pat, docID, patID := admittedPairOpts(t, h, "call-slow", sigtest.Options{Publish: true, TCP: true})
+	eventually(t, 15*time.Second, "video both ways", func() bool {
+		return doc.Received(patID, "video") > 50 && pat.Received(docID, "video") > 50
+	})
+	if fast, pion := h.ForwardedPackets(); fast != 0 || pion == 0 {
+		t.Fatalf("forwarded %d fast and %d through pion; want all through pion", fast, pion)
+	}
+}
+
+// A subscriber's NACK for a recent packet is answered from the server's ring: the packet
+// arrives again. A NACK for a packet the server no longer holds goes to the publisher.
+func TestNackAnsweredFromRingOrPassedToPublisher(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		tcp  bool
+	}{{"fast path", false}, {"through pion", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			tweak := func(*signaling.Params) {}
+			if tc.tcp {
+				tweak = func(p *signaling.Params) { p.Network.UDPPort, p.Network.TCPPort = -1, 0 }
+			}
+			h := newTestHub(t, tweak)
+			doc, pat, _, patID := admittedPairOpts(t, h, "call-nack", sigtest.Options{Publish: true, TCP: tc.tcp})
+			ssrc := doc.RemoteSSRC(patID, "video")
+			seq, ok := doc.LastSeq(patID, "video")
+			if ssrc == 0 || !ok {
+				t.Fatal("no video from the patient yet")
+			}
+			dups := doc.Duplicates(patID, "video")
+			if err := doc.PC.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{MediaSSRC: ssrc, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{seq})}}); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, 5*time.Second, "the NACKed packet sent again", func() bool { return doc.Duplicates(patID, "video") > dups })
+
+			nacks := pat.Nacks()
+			old := seq - 1000 // long gone from the ring
+			if err := doc.PC.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{MediaSSRC: ssrc, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{old})}}); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, 5*time.Second, "the NACK passed to the publisher", func() bool { return pat.Nacks() > nacks })
+		})
+	}
+}
+
+// Each publisher's sender reports reach the subscribers as their own SSRC (for lip sync), and
+// the server answers them with reception reports (the publisher's RTT); the quality figures
+// carry the subscriber's RTT timed from the reports passed on.
+func TestSenderReportsPassedOnAndAnswered(t *testing.T) {
+	h := newTestHub(t)
+	doc, pat, docID, patID := admittedPair(t, h, "call-sr")
+	eventually(t, 15*time.Second, "sender reports both ways and answers", func() bool {
+		return doc.SenderReports(patID, "video") > 0 && doc.SenderReports(patID, "audio") > 0 &&
+			pat.SenderReports(docID, "video") > 0 && pat.ReportsWithLSR() > 0 && doc.ReportsWithLSR() > 0
+	})
+	qualityUntil(t, doc, "a quality report with both participants' RTT", func(p signaling.Quality) bool {
+		return (p.ParticipantID == patID || p.ParticipantID == docID) && p.RTTMs > 0 && p.RTTMs < 1000
+	}, 2)
+}
