@@ -49,9 +49,8 @@ type pubTrack struct {
 	lastKeyframe atomic.Int64 // unix nanoseconds of the last keyframe request sent upstream
 	keyframeGap  int64
 
-	// Owned by the publisher's RTCP reader.
-	rrExpected, rrReceived uint64
-	nackedUp               [ringSize]int64 // unix nanoseconds each ring position was last NACKed upstream
+	rrExpected, rrReceived uint64          // at the last receiver report; owned by the publisher's RTCP reader
+	nackedUp               [ringSize]int64 // unix nanoseconds each ring position was last NACKed upstream; under fwdMu
 }
 
 func newPubTrack(owner *participant, remote *webrtc.TrackRemote, keyframeEvery time.Duration) *pubTrack {
@@ -224,12 +223,10 @@ func (t *pubTrack) onNack(d *downTrack, n *rtcp.TransportLayerNack) {
 	var missing []uint16
 	buf := make([]byte, maxPacket)
 	now := time.Now().UnixNano()
+	t.fwdMu.Lock() // the ring and nackedUp; several subscribers' readers may call at once
 	for _, pair := range n.Nacks {
 		for _, seq := range pair.PacketList() {
-			t.fwdMu.Lock()
-			size, ok := t.ring.get(seq, buf)
-			t.fwdMu.Unlock()
-			if ok {
+			if size, ok := t.ring.get(seq, buf); ok {
 				d.send(buf[:size])
 				continue
 			}
@@ -239,6 +236,7 @@ func (t *pubTrack) onNack(d *downTrack, n *rtcp.TransportLayerNack) {
 			}
 		}
 	}
+	t.fwdMu.Unlock()
 	if len(missing) == 0 {
 		return
 	}

@@ -105,6 +105,7 @@ type event struct {
 	remote   *webrtc.TrackRemote
 	receiver *webrtc.RTPReceiver
 	pub      *pubTrack
+	fast     *fastPeer
 	newPeer  bool
 }
 
@@ -224,8 +225,8 @@ func (p *participant) handle(e event) bool {
 			p.route()
 		}
 	case evFastFailed:
-		if fp := p.fast.Swap(nil); fp != nil {
-			fp.disarm()
+		if p.fast.CompareAndSwap(e.fast, nil) {
+			e.fast.disarm()
 			p.viaPion.Store(true)
 			p.log.Warn("fast path could not decrypt this participant's media; forwarding through pion")
 		}

@@ -196,7 +196,8 @@ func (p *participant) route() {
 		p.requestKeyframes()
 		return
 	}
-	fp, err := p.room.hub.media.fast.armFast(pc, func() { p.post(event{kind: evFastFailed}) })
+	var fp *fastPeer
+	fp, err := p.room.hub.media.fast.armFast(pc, func() { p.post(event{kind: evFastFailed, fast: fp}) })
 	if err == nil {
 		fp.sent = &p.sentFast
 		p.room.mu.Lock()
