@@ -179,6 +179,10 @@ func TestSlotSearchRacesBooking(t *testing.T) {
 			}
 		}()
 	}
+	var once sync.Once
+	stopBookers := func() { once.Do(func() { close(stop); bookers.Wait() }) }
+	defer stopBookers() // also when a check below fails: no booker outlives the test
+
 	searches := 0
 	deadline := time.Now().Add(20 * time.Second)
 	for searches < 25 && time.Now().Before(deadline) {
@@ -221,8 +225,7 @@ func TestSlotSearchRacesBooking(t *testing.T) {
 		}
 		searches++
 	}
-	close(stop)
-	bookers.Wait()
+	stopBookers()
 	if claims.Load() == 0 || searches == 0 {
 		t.Fatalf("nothing raced: %d claims, %d searches", claims.Load(), searches)
 	}
