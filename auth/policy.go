@@ -26,6 +26,12 @@ func ActorFromClaims(c *Claims) Actor {
 	return Actor{UserID: c.UserID, Role: c.Role, PatientID: c.PatientID, PracticeID: c.PracticeID, CareHomeID: c.CareHomeID}
 }
 
+// ActorOfUser returns the actor a user's account is (as its access token would say), for
+// decisions made outside a request: who may receive a notification about a patient.
+func ActorOfUser(u *models.User) Actor {
+	return Actor{UserID: u.ID, Role: u.Role, PatientID: u.PatientID, PracticeID: u.PracticeID, CareHomeID: u.CareHomeID}
+}
+
 // Action is something done to one patient's record. The values double as audit action names.
 type Action string
 

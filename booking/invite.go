@@ -36,10 +36,12 @@ func (s *Service) Invite(ctx context.Context, inv *models.BookingInvitation) err
 		return err
 	}
 	if s.p.Notifier != nil {
+		window := " appointment between " + inv.From.UTC().Format("2 Jan") + " and " + inv.To.UTC().Format("2 Jan 2006") + "."
 		msg := &models.Notification{PatientID: inv.PatientID, Kind: KindInvitation, Title: "Please book an appointment",
-			Body: "Your practice asks you to book a " + string(inv.ServiceType) + " appointment between " +
-				inv.From.UTC().Format("2 Jan") + " and " + inv.To.UTC().Format("2 Jan 2006") + ". Choose a time in the app or call the practice."}
-		if err := s.p.Notifier.Send(context.WithoutCancel(ctx), msg); err != nil {
+			Body: "Your practice asks you to book a " + string(inv.ServiceType) + window + " Choose a time in the app or call the practice."}
+		carer := Text{"Please book an appointment for a resident", "The practice asks that a resident book a " + string(inv.ServiceType) + window +
+			" Choose a time for them in the app or call the practice."}
+		if err := s.p.Notifier.SendAbout(context.WithoutCancel(ctx), msg, carer); err != nil {
 			s.p.Logger.Warn("invitation notification not stored", "patientId", string(inv.PatientID), "err", err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"careway/models"
@@ -35,7 +36,8 @@ type LogDeliverer struct{ Logger *slog.Logger }
 
 // Deliver logs n.
 func (d LogDeliverer) Deliver(_ context.Context, n *models.Notification) error {
-	d.Logger.Info("notification", "id", string(n.ID), "kind", n.Kind, "patientId", string(n.PatientID), "userId", string(n.UserID), "appointmentId", string(n.AppointmentID))
+	d.Logger.Info("notification", "id", string(n.ID), "kind", n.Kind, "patientId", string(n.PatientID), "userId", string(n.UserID),
+		"residentId", string(n.ResidentID), "appointmentId", string(n.AppointmentID))
 	return nil
 }
 
@@ -80,6 +82,17 @@ type Notifier struct {
 	Deliver Deliverer
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// Carers finds who besides the patient gets a copy of what is sent about the patient's
+	// bookings (care-home staff acting for a resident). Nil: nobody.
+	Carers Carers
+}
+
+// Carers finds the accounts, other than the patient's own, that may act on a patient's
+// bookings and so should hear about them.
+type Carers interface {
+	// CarersOf returns those accounts' ids (none for most patients). Returns ENOTFOUND for an
+	// unknown patient.
+	CarersOf(ctx context.Context, patient models.PatientID) ([]models.UserID, error)
 }
 
 // Send stores n (ECONFLICT if its id exists: already sent, and not delivered again) and then
@@ -99,34 +112,82 @@ func (n *Notifier) Send(ctx context.Context, msg *models.Notification) error {
 	return nil
 }
 
-// AppointmentEvent tells the patient (every account of the patient, and so their proxies'
-// inbox view) about a change to an appointment. Failures are logged: the change stands.
+// Text is a notification's title and body.
+type Text struct{ Title, Body string }
+
+// SendAbout sends msg to the patient it names (msg.PatientID) and, the first time only (not
+// when msg's id exists already), a copy with the third-person text carer to each of the
+// patient's Carers: to the carer's own account, naming the patient as ResidentID. A copy that
+// fails is logged; the patient's notification stands. Returns as Send for msg.
+//
+// Copies are made after the patient's notification, so a crash between the two loses the
+// copies of that one notification (the patient's inbox is the record; a carer sees the
+// appointment on the care-home dashboard too); doing it the other way round would redo the
+// carer look-up on every reminder run for every reminder already sent.
+func (n *Notifier) SendAbout(ctx context.Context, msg *models.Notification, carer Text) error {
+	if err := n.Send(ctx, msg); err != nil {
+		return err
+	}
+	if n.Carers == nil || msg.PatientID == "" {
+		return nil
+	}
+	users, err := n.Carers.CarersOf(ctx, msg.PatientID)
+	if err != nil {
+		n.Logger.Warn("carers not found; no copies sent", "id", string(msg.ID), "patientId", string(msg.PatientID), "err", err)
+		return nil
+	}
+	for _, u := range users {
+		cp := &models.Notification{ID: models.NotificationID(models.DerivedID("carer-copy", string(msg.ID), string(u))), UserID: u,
+			ResidentID: msg.PatientID, Kind: msg.Kind, Title: carer.Title, Body: carer.Body, AppointmentID: msg.AppointmentID, CreatedAt: msg.CreatedAt}
+		if err := n.Send(ctx, cp); err != nil && models.ErrorCode(err) != models.ECONFLICT {
+			n.Logger.Warn("carer copy not stored", "id", string(cp.ID), "userId", string(u), "err", err)
+		}
+	}
+	return nil
+}
+
+// AppointmentEvent tells the patient (every account of the patient) and the patient's carers
+// about a change to an appointment. Failures are logged: the change stands.
 func (n *Notifier) AppointmentEvent(ctx context.Context, a *models.Appointment, kind string) {
-	title, body := describe(a, kind)
-	msg := &models.Notification{PatientID: a.PatientID, Kind: kind, Title: title, Body: body, AppointmentID: a.ID}
-	if err := n.Send(context.WithoutCancel(ctx), msg); err != nil {
+	msg := appointmentMessage(a, kind)
+	if err := n.SendAbout(context.WithoutCancel(ctx), msg, describe(a, kind, true)); err != nil {
 		n.Logger.Warn("notification not stored", "kind", kind, "appointmentId", string(a.ID), "err", err)
 	}
 }
 
-func describe(a *models.Appointment, kind string) (string, string) {
+// appointmentMessage is the patient's notification of kind about a.
+func appointmentMessage(a *models.Appointment, kind string) *models.Notification {
+	t := describe(a, kind, false)
+	return &models.Notification{PatientID: a.PatientID, Kind: kind, Title: t.Title, Body: t.Body, AppointmentID: a.ID}
+}
+
+// describe words a notification of kind about a, to the patient or (forCarer) to a carer of a
+// resident. Neither names the patient: the carer's copy carries the resident's id, which the
+// care-home console resolves from its resident list.
+func describe(a *models.Appointment, kind string, forCarer bool) Text {
 	when := a.Start.UTC().Format("Mon 2 Jan 2006 15:04 UTC")
 	how := map[models.AppointmentMode]string{models.ModeFaceToFace: "in person", models.ModeVideo: "by video", models.ModePhone: "by phone"}[a.Mode]
+	whose, ask := "your", "Please choose another time or call the practice."
+	if forCarer {
+		whose, ask = "a resident's", "Please choose another time for them or call the practice."
+	}
+	appt := whose + " appointment"
+	Appt := strings.ToUpper(appt[:1]) + appt[1:]
 	switch kind {
 	case KindConfirmed:
-		return "Appointment booked", "Your appointment " + how + " is booked for " + when + "."
+		return Text{"Appointment booked", Appt + " " + how + " is booked for " + when + "."}
 	case KindChanged:
-		return "Appointment changed", "Your appointment is now " + how + " on " + when + "."
+		return Text{"Appointment changed", Appt + " is now " + how + " on " + when + "."}
 	case KindCancelled:
-		return "Appointment cancelled", "Your appointment on " + when + " has been cancelled."
+		return Text{"Appointment cancelled", Appt + " on " + when + " has been cancelled."}
 	case KindNeedsRebooking:
-		return "Please rebook your appointment", "Your appointment on " + when + " cannot go ahead. Please choose another time or call the practice."
+		return Text{"Please rebook " + appt, Appt + " on " + when + " cannot go ahead. " + ask}
 	case KindReminder24h:
-		return "Appointment tomorrow", "Reminder: your appointment " + how + " is at " + when + "."
+		return Text{"Appointment tomorrow", "Reminder: " + appt + " " + how + " is at " + when + "."}
 	case KindReminder2h:
-		return "Appointment soon", "Reminder: your appointment " + how + " is at " + when + "."
+		return Text{"Appointment soon", "Reminder: " + appt + " " + how + " is at " + when + "."}
 	}
-	return "Appointment update", "There is news about your appointment on " + when + "."
+	return Text{"Appointment update", "There is news about " + appt + " on " + when + "."}
 }
 
 // reminderID is the fixed id of one reminder of one appointment at one start time: a second

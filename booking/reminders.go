@@ -60,9 +60,9 @@ func (r *Reminders) RunOnce(ctx context.Context) (sent int, leader bool, err err
 			if a.Start.Sub(now) <= 2*time.Hour {
 				kind = KindReminder2h
 			}
-			title, body := describe(a, kind)
-			err := r.p.Notifier.Send(ctx, &models.Notification{ID: reminderID(a, kind), PatientID: a.PatientID, Kind: kind,
-				Title: title, Body: body, AppointmentID: a.ID})
+			msg := appointmentMessage(a, kind)
+			msg.ID = reminderID(a, kind)
+			err := r.p.Notifier.SendAbout(ctx, msg, describe(a, kind, true))
 			switch models.ErrorCode(err) {
 			case "":
 				sent++

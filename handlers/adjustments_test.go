@@ -281,3 +281,40 @@ func TestBookingHonoursRecordedAdjustments(t *testing.T) {
 	setAdjustments(t, h, w.clinicianA, w.patientA2, 0, map[string]any{"stepFree": true})
 	h.do("POST", "/api/v1/appointments/"+string(other.ID)+"/reschedule", w.clinicianA.token, map[string]any{"slotId": bw.slots2[0].ID}).want(t, 409)
 }
+
+// TestCareHomeDashboardShowsAdjustments: the dashboard shows each resident's recorded
+// adjustments to the home's staff within book_appointments, and only to them.
+func TestCareHomeDashboardShowsAdjustments(t *testing.T) {
+	h := newHarness(t)
+	w := h.w
+	setAdjustments(t, h, w.clinicianA, w.resident1, 0, map[string]any{"bsl": true, "carerAttending": true})
+	setAdjustments(t, h, w.clinicianA, w.resident2, 0, map[string]any{"stepFree": true})
+	var page struct {
+		Items []struct {
+			PatientID   models.PatientID    `json:"patientId"`
+			Adjustments *models.Adjustments `json:"adjustments"`
+		} `json:"items"`
+	}
+	h.do("GET", "/api/v1/care-homes/"+string(w.home1.ID)+"/dashboard", w.staff1.token, nil).want(t, 200).decode(t, &page)
+	seen := 0
+	for _, r := range page.Items {
+		switch r.PatientID {
+		case w.resident1.ID:
+			seen++
+			if r.Adjustments == nil || !r.Adjustments.BSL || !r.Adjustments.CarerAttending {
+				t.Errorf("resident 1 (every scope): %+v", r.Adjustments)
+			}
+		case w.resident2.ID:
+			seen++
+			if r.Adjustments != nil {
+				t.Errorf("resident 2 (view_plan only) shows adjustments: %+v", r.Adjustments)
+			}
+		}
+	}
+	if seen != 2 {
+		t.Fatalf("dashboard listed %d of the two residents", seen)
+	}
+	if h.auditCount(w.resident1.ID, "adjustments.read", models.OutcomeSuccess) != 1 {
+		t.Error("dashboard read of resident 1's adjustments not audited once")
+	}
+}

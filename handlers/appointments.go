@@ -212,7 +212,9 @@ func (s *server) handlePatientAppointments(c *fiber.Ctx) error {
 }
 
 // handleNotificationList is the caller's inbox, newest first (a patient also sees what was sent
-// to their record).
+// to their record). A carer's copy about a resident is shown only while the policy still lets
+// the caller read the resident's appointments (consent withdrawn or the resident moved: it
+// disappears), and each resident shown is audited as that read.
 func (s *server) handleNotificationList(c *fiber.Ctx) error {
 	page, err := pageOf(c)
 	if err != nil {
@@ -223,15 +225,57 @@ func (s *server) handleNotificationList(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(newList(items, next))
+	allowed := map[models.PatientID]bool{}
+	shown := items[:0]
+	for _, n := range items {
+		if n.ResidentID != "" {
+			ok, seen := allowed[n.ResidentID]
+			if !seen {
+				if ok, err = s.mayHearAbout(c, n.ResidentID); err != nil {
+					return err
+				}
+				allowed[n.ResidentID] = ok
+			}
+			if !ok {
+				continue
+			}
+		}
+		shown = append(shown, n)
+	}
+	return c.JSON(newList(shown, next))
 }
 
-// handleNotificationRead marks one notification of the caller's inbox read.
+// mayHearAbout decides with the policy whether the caller may see notifications about a
+// resident's appointments now, and audits the read when so.
+func (s *server) mayHearAbout(c *fiber.Ctx, resident models.PatientID) (bool, error) {
+	p, err := s.patients.PatientByID(c.UserContext(), resident)
+	if models.ErrorCode(err) == models.ENOTFOUND {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if auth.Can(actorOf(c), auth.ActReadAppointments, p, s.now()) != nil {
+		return false, nil
+	}
+	return true, s.record(c, string(auth.ActReadAppointments), p.ID, "notifications", models.OutcomeSuccess, "")
+}
+
+// handleNotificationRead marks one notification of the caller's inbox read. A carer's copy about
+// a resident the caller may no longer act for answers 404, as if it were not there.
 func (s *server) handleNotificationRead(c *fiber.Ctx) error {
 	a := actorOf(c)
 	n, err := s.notifications.MarkNotificationRead(c.UserContext(), models.NotificationID(utils.CopyString(c.Params("notificationId"))), a.UserID, a.PatientID, s.now())
 	if err != nil {
 		return err
+	}
+	if n.ResidentID != "" {
+		ok, err := s.mayHearAbout(c, n.ResidentID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return models.Errorf(models.ENOTFOUND, "Notification not found.")
+		}
 	}
 	return c.JSON(n)
 }

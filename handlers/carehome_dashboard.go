@@ -19,6 +19,7 @@ type dashboardResident struct {
 	LatestNEWS2      *dashboardNEWS2       `json:"latestNews2,omitempty"`
 	OpenAlerts       []dashboardAlert      `json:"openAlerts,omitempty"`
 	NextAppointments []*models.Appointment `json:"nextAppointments,omitempty"`
+	Adjustments      *models.Adjustments   `json:"adjustments,omitempty"` // recorded on the resident, with book_appointments
 	Can              dashboardActions      `json:"can"`
 }
 
@@ -81,6 +82,12 @@ func (s *server) handleCareHomeDashboard(c *fiber.Ctx) error {
 			}
 			r.NextAppointments = appts
 			if err := s.record(c, string(auth.ActReadAppointments), p.ID, string(h.ID), models.OutcomeSuccess, ""); err != nil {
+				return err
+			}
+		}
+		if p.Adjustments != nil && auth.Can(a, auth.ActReadAdjustments, p, now) == nil {
+			r.Adjustments = &p.Adjustments.Adjustments
+			if err := s.record(c, string(auth.ActReadAdjustments), p.ID, string(h.ID), models.OutcomeSuccess, ""); err != nil {
 				return err
 			}
 		}

@@ -106,8 +106,9 @@ func newHarness(t *testing.T, opts ...harnessOpts) *harness {
 	p.Policies, p.Notifications, p.Invitations = store.NewBookingPolicyStore(db), store.NewNotificationStore(db), store.NewInvitationStore(db)
 	h.booking = booking.New(booking.Params{Sessions: p.Sessions, Slots: p.Slots, Appointments: p.Appointments, Policies: p.Policies,
 		Invitations: p.Invitations,
-		Notifier:    &booking.Notifier{Store: p.Notifications, Logger: slog.New(slog.DiscardHandler), Now: time.Now},
-		Calls:       booking.StoreCalls{Calls: store.NewCallStore(db), Now: time.Now}})
+		Notifier: &booking.Notifier{Store: p.Notifications, Logger: slog.New(slog.DiscardHandler), Now: time.Now,
+			Carers: booking.HomeStaff{Patients: h.patients, Users: h.users}},
+		Calls: booking.StoreCalls{Calls: store.NewCallStore(db), Now: time.Now}})
 	p.Booking = h.booking
 	p.ChangeSources = append(p.ChangeSources, p.Appointments.(*store.AppointmentStore))
 	for _, o := range opts {

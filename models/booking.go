@@ -415,11 +415,13 @@ type BookingPolicyStore interface {
 }
 
 // Notification is one message in a user's inbox: to one account (UserID), or to a patient
-// (PatientID: every account of that patient sees it).
+// (PatientID: every account of that patient sees it). A copy for a care-home carer is to the
+// carer's account and names the resident it is about (ResidentID), by id only.
 type Notification struct {
 	ID            NotificationID `json:"id"`
 	UserID        UserID         `json:"userId,omitempty"`
 	PatientID     PatientID      `json:"patientId,omitempty"`
+	ResidentID    PatientID      `json:"residentId,omitempty"`
 	Kind          string         `json:"kind"` // booking_confirmed, booking_changed, booking_cancelled, needs_rebooking, reminder_24h, reminder_2h, booking_invitation
 	Title         string         `json:"title"`
 	Body          string         `json:"body"`

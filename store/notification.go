@@ -29,6 +29,7 @@ type notificationDoc struct {
 	ID            string     `bson:"_id"`
 	UserID        string     `bson:"userId,omitempty"`
 	PatientID     string     `bson:"patientId,omitempty"`
+	ResidentID    string     `bson:"residentId,omitempty"`
 	Kind          string     `bson:"kind"`
 	Title         string     `bson:"title"`
 	Body          string     `bson:"body"`
@@ -39,7 +40,7 @@ type notificationDoc struct {
 
 func (d *notificationDoc) model() *models.Notification {
 	n := &models.Notification{ID: models.NotificationID(d.ID), UserID: models.UserID(d.UserID), PatientID: models.PatientID(d.PatientID),
-		Kind: d.Kind, Title: d.Title, Body: d.Body, AppointmentID: models.AppointmentID(d.AppointmentID), CreatedAt: d.CreatedAt.UTC()}
+		ResidentID: models.PatientID(d.ResidentID), Kind: d.Kind, Title: d.Title, Body: d.Body, AppointmentID: models.AppointmentID(d.AppointmentID), CreatedAt: d.CreatedAt.UTC()}
 	if d.ReadAt != nil {
 		t := d.ReadAt.UTC()
 		n.ReadAt = &t
@@ -53,7 +54,7 @@ func (s *NotificationStore) CreateNotification(ctx context.Context, n *models.No
 	if n.ID == "" {
 		n.ID = models.NotificationID(models.NewID())
 	}
-	_, err := s.c.InsertOne(ctx, &notificationDoc{ID: string(n.ID), UserID: string(n.UserID), PatientID: string(n.PatientID), Kind: n.Kind,
+	_, err := s.c.InsertOne(ctx, &notificationDoc{ID: string(n.ID), UserID: string(n.UserID), PatientID: string(n.PatientID), ResidentID: string(n.ResidentID), Kind: n.Kind,
 		Title: n.Title, Body: n.Body, AppointmentID: string(n.AppointmentID), CreatedAt: n.CreatedAt.UTC()})
 	if mongo.IsDuplicateKeyError(err) {
 		return models.Errorf(models.ECONFLICT, "This notification exists already.")

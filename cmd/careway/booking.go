@@ -31,7 +31,10 @@ func newBookingParts(cfg *Config, db *store.DB, log *slog.Logger) *bookingParts 
 	if cfg.NotifyWebhookURL != "" {
 		d = booking.WebhookDeliverer{URL: cfg.NotifyWebhookURL, Timeout: cfg.NotifyWebhookTimeout}
 	}
-	b.notifier = &booking.Notifier{Store: b.notifications, Deliver: d, Logger: log, Now: time.Now}
+	// Copies of what is sent about a resident go to the staff of their home whom the policy
+	// lets act on the resident's appointments.
+	b.notifier = &booking.Notifier{Store: b.notifications, Deliver: d, Logger: log, Now: time.Now,
+		Carers: booking.HomeStaff{Patients: store.NewPatientStore(db), Users: store.NewUserStore(db), Now: time.Now}}
 	b.service = booking.New(booking.Params{Sessions: b.sessions, Slots: b.slots, Appointments: b.appointments, Policies: b.policies,
 		Invitations: b.invitations,
 		Notifier:    b.notifier, Calls: booking.StoreCalls{Calls: store.NewCallStore(db), Now: time.Now}, Logger: log})

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
 	"testing"
 	"time"
 
-	"careway/auth"
 	"careway/booking"
 	"careway/models"
 	"careway/store"
@@ -19,12 +16,7 @@ import (
 func TestDemoBookingSeed(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.MustOpen(t)
-	orgs := store.NewOrgStore(db)
-	p := seedParams{Users: store.NewUserStore(db), Patients: store.NewPatientStore(db), Orgs: orgs, Conditions: store.NewConditionStore(db),
-		Hasher: auth.NewHasher(2), Out: &bytes.Buffer{}, Log: slog.New(slog.DiscardHandler)}
-	if err := seedDemo(ctx, p); err != nil {
-		t.Fatal(err)
-	}
+	orgs := mustSeedDemo(t, db).Orgs
 	sessions, slots, appts := store.NewSessionStore(db), store.NewSlotStore(db), store.NewAppointmentStore(db)
 	now := time.Date(2026, 3, 4, 7, 0, 0, 0, time.UTC) // a Wednesday
 	svc := booking.New(booking.Params{Sessions: sessions, Slots: slots, Appointments: appts, Policies: store.NewBookingPolicyStore(db),

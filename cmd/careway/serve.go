@@ -74,6 +74,9 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 			Password: cfg.DemoPassword, Out: lw, Log: log}); err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
+		if _, err := seedDemoAdjustments(ctx, patients, time.Now()); err != nil {
+			return fmt.Errorf("demo adjustments: %w", err)
+		}
 	}
 	if cfg.AdminEmail != "" {
 		if err := bootstrapAdmin(ctx, users, hasher, cfg.AdminEmail, cfg.AdminPassword, log); err != nil {
