@@ -4,10 +4,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v2"
@@ -19,11 +21,10 @@ import (
 // pion hands every packet through five goroutines (the ICE mux reader, the ICE candidate, the
 // DTLS/SRTP demultiplexer, the SRTP session and the track reader) and copies it about six times
 // on the way in and out; measured, that cost 2.4 times a bare UDP relay per forwarded packet
-// (docs/benchmarks.md, media). Here the ICE mux's own reader goroutine, which pion already runs
-// for the shared UDP port, does all of it for a packet from a connected peer: look the sender up
-// by address, decrypt with the sender's SRTP keys, and for each subscriber rewrite the SSRC and
-// payload type, encrypt with the subscriber's keys and send on the same socket. It is the shape
-// of cmd/mediabench's srtp relay.
+// (docs/benchmarks.md, media). Here the reader of the shared UDP port (one per core, fastMux)
+// does all of it for a packet from a connected peer: look the sender up by address, decrypt
+// with the sender's SRTP keys, and for each subscriber rewrite the SSRC and payload type,
+// encrypt with the subscriber's keys and send. It is the shape of cmd/mediabench's srtp relay.
 //
 // pion still does everything else: ICE (STUN), DTLS, RTCP both ways, the first packets of a
 // track until the participant publishes it, and all media of a peer connected over ICE-TCP or
@@ -31,38 +32,129 @@ import (
 // derived from the same DTLS handshake (srtpKeys). A peer's RTP goes one way only at a time, so
 // no SRTP packet index is ever encrypted twice under one key.
 
-// replayWindow is the fast path's SRTP replay window for incoming RTP, in packets. It is wider
-// than pion's default so that a retransmission answering a subscriber's NACK (the same sequence
-// number, arriving late) is not taken for a replay.
-const replayWindow = 1024
+// replayWindow is the fast path's SRTP replay window for incoming RTP, in packets: wider than
+// pion's default (64) so that a retransmission the publisher sends for a subscriber's NACK,
+// late and out of order, is not taken for a replay (256 is 1.7 s of video at 150 packets/s).
+const replayWindow = 256
 
-// fastSocket is one UDP socket of the ICE mux. pion's mux reads it through ReadFrom, which keeps
-// the packets the fast path forwards and returns everything else.
+// fastMux is the shared UDP port as pion's ICE mux sees it: several sockets bound to the same
+// address and port (SO_REUSEPORT, one per core), so that the kernel spreads the peers over
+// them by address and each socket's reader forwards on its own core. Each reader keeps the
+// fast path's packets and passes the rest (STUN, DTLS, RTCP) to pion's one mux reader through
+// a queue; pion writes on the first socket (they share the port, so peers cannot tell).
+type fastMux struct {
+	socks   []*fastSocket
+	toPion  chan pionPacket
+	bufs    sync.Pool
+	closed  chan struct{}
+	once    sync.Once
+	readers sync.WaitGroup
+
+	dropped atomic.Uint64 // packets for pion dropped because its queue was full
+}
+
+type pionPacket struct {
+	buf  *[]byte
+	n    int
+	from netip.AddrPort
+}
+
+// pionQueue bounds the packets waiting for pion's mux reader. They are ICE checks, DTLS and
+// RTCP, all of which are sent again if lost.
+const pionQueue = 1024
+
+func newFastMux(table *fastTable, conns []*net.UDPConn) *fastMux {
+	m := &fastMux{toPion: make(chan pionPacket, pionQueue), closed: make(chan struct{})}
+	m.bufs.New = func() any { b := make([]byte, receiveMTU); return &b }
+	for _, c := range conns {
+		s := &fastSocket{UDPConn: c, table: table}
+		m.socks = append(m.socks, s)
+		table.socks = append(table.socks, s)
+	}
+	m.readers.Add(len(m.socks))
+	for _, s := range m.socks {
+		go func() {
+			defer m.readers.Done()
+			s.serve(m)
+		}()
+	}
+	return m
+}
+
+// receiveMTU is the largest datagram read from the port (pion's own limit).
+const receiveMTU = 8192
+
+// ReadFrom gives pion the next packet that is not the fast path's.
+func (m *fastMux) ReadFrom(b []byte) (int, net.Addr, error) {
+	select {
+	case p := <-m.toPion:
+		n := copy(b, (*p.buf)[:p.n])
+		m.bufs.Put(p.buf)
+		return n, net.UDPAddrFromAddrPort(p.from), nil
+	case <-m.closed:
+		return 0, nil, io.EOF
+	}
+}
+
+func (m *fastMux) WriteTo(b []byte, addr net.Addr) (int, error) { return m.socks[0].WriteTo(b, addr) }
+func (m *fastMux) LocalAddr() net.Addr                          { return m.socks[0].LocalAddr() }
+
+// Close closes every socket and waits for their readers.
+func (m *fastMux) Close() error {
+	var errs []error
+	m.once.Do(func() {
+		close(m.closed)
+		for _, s := range m.socks {
+			errs = append(errs, s.Close())
+		}
+		m.readers.Wait()
+	})
+	return errors.Join(errs...)
+}
+
+// Deadlines are not used by pion's mux; the sockets keep none.
+func (m *fastMux) SetDeadline(time.Time) error      { return nil }
+func (m *fastMux) SetReadDeadline(time.Time) error  { return nil }
+func (m *fastMux) SetWriteDeadline(time.Time) error { return nil }
+
+// fastSocket is one socket of the shared port, with its reader's buffers.
 type fastSocket struct {
 	*net.UDPConn
 	table *fastTable
-	// Used only by the socket's one reader (pion's mux worker goroutine).
+	// Used only by the socket's reader.
+	buf   [receiveMTU]byte
 	plain [maxPacket + 64]byte
 	hdr   rtp.Header
 }
 
-// ReadFrom returns the next packet that is not fast-path RTP.
-func (s *fastSocket) ReadFrom(b []byte) (int, net.Addr, error) {
+// serve reads the socket until it closes: the fast path's packets are forwarded here, the
+// rest queued for pion.
+func (s *fastSocket) serve(m *fastMux) {
 	for {
-		n, from, err := s.UDPConn.ReadFromUDPAddrPort(b)
+		n, from, err := s.ReadFromUDPAddrPort(s.buf[:])
 		if err != nil {
-			return n, nil, err
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue // a transient error (an ICMP report of an unreachable peer): keep reading
 		}
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		pkt := s.buf[:n]
 		if fp := s.table.get(from); fp != nil {
 			if fp.sock.Load() == nil { // the pair's local address did not name the socket
 				fp.sock.CompareAndSwap(nil, s)
 			}
-			if n >= 12 && isRTP(b[:n]) && fp.onRTP(s, b[:n]) {
+			if n >= 12 && isRTP(pkt) && fp.onRTP(s, pkt) {
 				continue
 			}
 		}
-		return n, net.UDPAddrFromAddrPort(from), nil
+		b := m.bufs.Get().(*[]byte)
+		select {
+		case m.toPion <- pionPacket{buf: b, n: copy(*b, pkt), from: from}:
+		default:
+			m.bufs.Put(b)
+			m.dropped.Add(1)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"strconv"
 
 	"github.com/pion/dtls/v2"
@@ -78,8 +79,8 @@ func newMedia(n Network, log *slog.Logger) (*media, error) {
 	return m, nil
 }
 
-// openUDP opens the shared UDP port (one socket per local IPv4 address when no listen IP is
-// set) behind pion's ICE mux, each socket wrapped for the fast path.
+// openUDP opens the shared UDP port (on every local IPv4 address when no listen IP is set)
+// behind pion's ICE mux, each address served by readersPerPort sockets for the fast path.
 func (m *media) openUDP(n Network, listenIP net.IP, log *slog.Logger) error {
 	ips := []net.IP{listenIP}
 	if listenIP == nil {
@@ -89,20 +90,18 @@ func (m *media) openUDP(n Network, listenIP net.IP, log *slog.Logger) error {
 		}
 	}
 	var muxes []ice.UDPMux
-	for _, ip := range ips {
-		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: ip, Port: n.UDPPort})
-		if err != nil {
-			for _, mx := range muxes {
-				_ = mx.Close()
-			}
-			return fmt.Errorf("signaling: UDP port: %w", err)
+	fail := func(err error) error {
+		for _, mx := range muxes {
+			_ = mx.Close()
 		}
-		// Best effort: the kernel caps these at net.core.[rw]mem_max.
-		_ = conn.SetReadBuffer(n.SocketBuffer)
-		_ = conn.SetWriteBuffer(n.SocketBuffer)
-		sock := &fastSocket{UDPConn: conn, table: m.fast}
-		m.fast.socks = append(m.fast.socks, sock)
-		muxes = append(muxes, webrtc.NewICEUDPMux(pionLogs{log}.NewLogger("udpmux"), sock))
+		return fmt.Errorf("signaling: UDP port: %w", err)
+	}
+	for _, ip := range ips {
+		conns, err := listenShared(&net.UDPAddr{IP: ip, Port: n.UDPPort}, readersPerPort(), n.SocketBuffer)
+		if err != nil {
+			return fail(err)
+		}
+		muxes = append(muxes, webrtc.NewICEUDPMux(pionLogs{log}.NewLogger("udpmux"), newFastMux(m.fast, conns)))
 	}
 	if len(muxes) == 1 {
 		m.udp = muxes[0]
@@ -111,6 +110,38 @@ func (m *media) openUDP(n Network, listenIP net.IP, log *slog.Logger) error {
 	}
 	m.closers = append(m.closers, m.udp.Close)
 	return nil
+}
+
+// readersPerPort is how many sockets (and readers) share each address of the UDP port: one per
+// core the program may use, at most 8.
+func readersPerPort() int { return min(runtime.GOMAXPROCS(0), 8) }
+
+// listenShared opens n UDP sockets on addr, all on the same port (the first picks it when
+// addr's port is 0), each with a buffer of bufBytes (best effort: the kernel caps it at
+// net.core.[rw]mem_max). Where the system cannot share a port, it opens one.
+func listenShared(addr *net.UDPAddr, n, bufBytes int) ([]*net.UDPConn, error) {
+	if !canSharePort {
+		n = 1
+	}
+	var conns []*net.UDPConn
+	for i := range n {
+		lc := net.ListenConfig{Control: sharePort}
+		pc, err := lc.ListenPacket(context.Background(), "udp4", addr.String())
+		if err != nil {
+			for _, c := range conns {
+				_ = c.Close()
+			}
+			return nil, err
+		}
+		c := pc.(*net.UDPConn)
+		_ = c.SetReadBuffer(bufBytes)
+		_ = c.SetWriteBuffer(bufBytes)
+		conns = append(conns, c)
+		if i == 0 {
+			addr = c.LocalAddr().(*net.UDPAddr) // the port the first one got
+		}
+	}
+	return conns, nil
 }
 
 // localIPv4s lists the addresses of the interfaces that are up: not loopback unless there is
