@@ -176,3 +176,27 @@ func TestFastPathGivesUpOnKeysThatNeverDecrypt(t *testing.T) {
 		t.Fatalf("after a good packet, forgeries called onFail %d times / removed the peer", fails)
 	}
 }
+
+// The shared port's sockets share it among themselves only: a second server on the same port
+// fails as it would without SO_REUSEPORT.
+func TestSharedPortRefusesASecondServer(t *testing.T) {
+	first, err := listenShared(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, 2, 1<<16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, c := range first {
+			c.Close()
+		}
+	}()
+	port := first[0].LocalAddr().(*net.UDPAddr).Port
+	if canSharePort && (len(first) != 2 || first[1].LocalAddr().(*net.UDPAddr).Port != port) {
+		t.Fatalf("sockets %v, want 2 on port %d", first, port)
+	}
+	if second, err := listenShared(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}, 2, 1<<16); err == nil {
+		for _, c := range second {
+			c.Close()
+		}
+		t.Fatal("a second server bound the port that is in use")
+	}
+}

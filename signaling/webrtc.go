@@ -123,6 +123,16 @@ func listenShared(addr *net.UDPAddr, n, bufBytes int) ([]*net.UDPConn, error) {
 	if !canSharePort {
 		n = 1
 	}
+	if n > 1 && addr.Port != 0 {
+		// A second server started on the same port (a restart that overlaps the old one, a
+		// copied configuration) must fail as it would without SO_REUSEPORT, not quietly take
+		// half the calls: a socket without the option cannot bind a port that is in use.
+		probe, err := net.ListenUDP("udp4", addr)
+		if err != nil {
+			return nil, err
+		}
+		_ = probe.Close()
+	}
 	var conns []*net.UDPConn
 	for i := range n {
 		lc := net.ListenConfig{Control: sharePort}
