@@ -88,3 +88,32 @@ func TestSenderReportsPassedOnAndAnswered(t *testing.T) {
 		return (p.ParticipantID == patID || p.ParticipantID == docID) && p.RTTMs > 0 && p.RTTMs < 1000
 	}, 2)
 }
+
+// A network change (here an ICE restart that gathers new sockets, so the patient's address
+// changes): the fast path follows the peer to its new address, both ways.
+func TestNetworkChangeFollowedByFastPath(t *testing.T) {
+	h := newTestHub(t)
+	doc, pat, docID, patID := admittedPair(t, h, "call-move")
+	localPort := func() uint16 {
+		pair, err := pat.PC.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+		if err != nil || pair == nil {
+			return 0
+		}
+		return pair.Local.Port
+	}
+	before := localPort()
+	pat.Send(signaling.TypeRestartICE, nil)
+	eventually(t, 15*time.Second, "the patient on a new address", func() bool {
+		p := localPort()
+		return p != 0 && p != before
+	})
+	fast0, pion0 := h.ForwardedPackets()
+	n, m := pat.Received(docID, "video"), doc.Received(patID, "video")
+	eventually(t, 15*time.Second, "media both ways from the new address", func() bool {
+		return pat.Received(docID, "video") > n+50 && doc.Received(patID, "video") > m+50
+	})
+	fast, pion := h.ForwardedPackets()
+	if fast-fast0 < 100 || pion-pion0 > (fast-fast0)/10 {
+		t.Fatalf("after the move: %d packets fast, %d through pion; want nearly all fast", fast-fast0, pion-pion0)
+	}
+}
