@@ -59,7 +59,11 @@ func (s *Service) Reschedule(ctx context.Context, a *models.Appointment, p *mode
 	if mode == "" {
 		mode = a.Mode
 	}
-	slots, mode, err := s.bookable(ctx, a.ID, p, slot, mode, a.Adjustments, by)
+	// Needs recorded on the patient since the booking travel with the move (a longer
+	// appointment recorded meanwhile takes two slots at the new time), as they would with a new
+	// booking; the appointment's own needs are never dropped.
+	adj := a.Adjustments.Merge(p.CurrentAdjustments().Adjustments)
+	slots, mode, err := s.bookable(ctx, a.ID, p, slot, mode, adj, by)
 	if err != nil {
 		return nil, err
 	}
@@ -78,6 +82,9 @@ func (s *Service) Reschedule(ctx context.Context, a *models.Appointment, p *mode
 	}
 	first, last := slots[0], slots[len(slots)-1]
 	re := &models.Reslot{SessionID: first.SessionID, SiteID: first.SiteID, ClinicianID: first.ClinicianID, Mode: mode, Start: first.Start, End: last.End}
+	if adj != a.Adjustments {
+		re.Adjustments = &adj
+	}
 	newIDs := make([]models.SlotID, len(slots))
 	for i, sl := range slots {
 		re.SlotIDs = append(re.SlotIDs, sl.ID)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/samply/golang-fhir-models/fhir-models/fhir"
+
 	"careway/models"
 )
 
@@ -280,6 +282,17 @@ func TestBookingHonoursRecordedAdjustments(t *testing.T) {
 	h.do("POST", "/api/v1/appointments", w.clinicianA.token, bookBody(bw.slots2[2].ID, w.patientA2.ID, nil)).want(t, 201).decode(t, &other)
 	setAdjustments(t, h, w.clinicianA, w.patientA2, 0, map[string]any{"stepFree": true})
 	h.do("POST", "/api/v1/appointments/"+string(other.ID)+"/reschedule", w.clinicianA.token, map[string]any{"slotId": bw.slots2[0].ID}).want(t, 409)
+	// ... and a longer appointment recorded since takes two slots at the new time, which the
+	// moved appointment then carries.
+	setAdjustments(t, h, w.clinicianA, w.patientA2, 1, map[string]any{"stepFree": true, "longerAppointment": true})
+	var moved models.Appointment
+	h.do("POST", "/api/v1/appointments/"+string(other.ID)+"/reschedule", w.clinicianA.token, map[string]any{"slotId": bw.slots[4].ID}).want(t, 200).decode(t, &moved)
+	if !moved.Adjustments.StepFree || !moved.Adjustments.Longer || len(moved.SlotIDs) != 2 || moved.SlotIDs[1] != bw.slots[5].ID {
+		t.Errorf("rescheduled with recorded needs: adjustments %+v, slots %v", moved.Adjustments, moved.SlotIDs)
+	}
+	if got := searchSlots(t, h, w.clinicianA.token, "serviceType=nurse"); len(got) != 3 { // the old slot is free again
+		t.Errorf("after the move %d nurse slots are free, want all 3", len(got))
+	}
 }
 
 // TestCareHomeDashboardShowsAdjustments: the dashboard shows each resident's recorded
@@ -316,5 +329,47 @@ func TestCareHomeDashboardShowsAdjustments(t *testing.T) {
 	}
 	if h.auditCount(w.resident1.ID, "adjustments.read", models.OutcomeSuccess) != 1 {
 		t.Error("dashboard read of resident 1's adjustments not audited once")
+	}
+}
+
+// TestFHIRPatientCarriesInterpreterNeeds: the recorded interpreter needs appear in the FHIR
+// Patient (communication + interpreterRequired) for callers who may read the adjustments, and
+// the answers pass the FHIR validator.
+func TestFHIRPatientCarriesInterpreterNeeds(t *testing.T) {
+	h := newHarness(t)
+	w := h.w
+	f := newFHIRClient(h)
+	setAdjustments(t, h, w.patient, w.patientA, 0, map[string]any{"interpreter": true, "language": "Polish"})
+	setAdjustments(t, h, w.clinicianA, w.resident1, 0, map[string]any{"bsl": true})
+	setAdjustments(t, h, w.clinicianA, w.resident2, 0, map[string]any{"interpreter": true, "language": "Urdu"})
+	const ext = "http://hl7.org/fhir/StructureDefinition/patient-interpreterRequired"
+	needsInterpreter := func(p fhir.Patient) bool {
+		for _, e := range p.Extension {
+			if e.Url == ext && e.ValueBoolean != nil && *e.ValueBoolean {
+				return true
+			}
+		}
+		return false
+	}
+
+	var got fhir.Patient
+	f.get("/fhir/r4/Patient/"+string(w.patientA.ID), w.patient.token).want(t, 200).decode(t, &got)
+	if len(got.Communication) != 1 || got.Communication[0].Language.Text == nil || *got.Communication[0].Language.Text != "Polish" ||
+		got.Communication[0].Preferred == nil || !*got.Communication[0].Preferred || !needsInterpreter(got) {
+		t.Errorf("patient A: communication %+v, extensions %+v", got.Communication, got.Extension)
+	}
+	got = fhir.Patient{}
+	f.get("/fhir/r4/Patient/"+string(w.resident1.ID), w.staff1.token).want(t, 200).decode(t, &got)
+	if len(got.Communication) != 1 || got.Communication[0].Language.Text == nil || *got.Communication[0].Language.Text != "British Sign Language" || !needsInterpreter(got) {
+		t.Errorf("resident 1 (BSL): communication %+v", got.Communication)
+	}
+	// Staff with view_plan only may read the resident's demographics, not the adjustments.
+	got = fhir.Patient{}
+	f.get("/fhir/r4/Patient/"+string(w.resident2.ID), w.staff1.token).want(t, 200).decode(t, &got)
+	if len(got.Communication) != 0 || needsInterpreter(got) {
+		t.Errorf("resident 2 shown to staff without book_appointments: %+v", got.Communication)
+	}
+	if h.auditCount(w.patientA.ID, "adjustments.read", models.OutcomeSuccess) != 1 {
+		t.Error("FHIR read of the adjustments not audited")
 	}
 }

@@ -33,7 +33,11 @@ func (s *server) handlePatientExport(c *fiber.Ctx) error {
 		return models.Errorf(models.EINTERNAL, "the export needs every store")
 	}
 	ctx := c.UserContext()
-	entries := []fhirEntry{{"Patient", string(p.ID), fhirPatient(p, s.practiceOf(ctx, p))}}
+	res, err := s.patientResource(c, p)
+	if err != nil {
+		return err
+	}
+	entries := []fhirEntry{{"Patient", string(p.ID), res}}
 
 	conds, err := s.conditions.ListConditions(ctx, p.ID)
 	if err != nil {

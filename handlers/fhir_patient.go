@@ -19,7 +19,10 @@ func (s *server) handleFHIRPatientRead(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	res := fhirPatient(p, s.practiceOf(c.UserContext(), p))
+	res, err := s.patientResource(c, p)
+	if err != nil {
+		return err
+	}
 	if err := s.record(c, string(auth.ActReadPatient), p.ID, "", models.OutcomeSuccess, ""); err != nil {
 		return err
 	}
@@ -70,6 +73,35 @@ func fhirPatient(p *models.Patient, practice *models.Practice) fhir.Patient {
 		res.GeneralPractitioner = []fhir.Reference{practiceReference(practice)}
 	}
 	return res
+}
+
+// extInterpreterRequired is FHIR R4's core extension saying that the patient needs an
+// interpreter to communicate with the practice.
+const extInterpreterRequired = "http://hl7.org/fhir/StructureDefinition/patient-interpreterRequired"
+
+// patientResource maps p to a FHIR Patient for the caller. The interpreter needs recorded on the
+// patient (a spoken-language interpreter, BSL) have a natural place in FHIR's Patient
+// (communication, and the interpreterRequired extension), and are added when the policy lets the
+// caller read the patient's adjustments (audited as that read); the other adjustments (step-free
+// access, a longer appointment, a carer attending) travel on each Appointment instead.
+func (s *server) patientResource(c *fiber.Ctx, p *models.Patient) (fhir.Patient, error) {
+	res := fhirPatient(p, s.practiceOf(c.UserContext(), p))
+	adj := p.CurrentAdjustments()
+	if (!adj.Interpreter && !adj.BSL) || auth.Can(actorOf(c), auth.ActReadAdjustments, p, s.now()) != nil {
+		return res, nil
+	}
+	if adj.Interpreter {
+		// Careway keeps the language as the words the practice typed, so it goes in the text
+		// (the binding of Patient.communication.language is only preferred).
+		res.Communication = append(res.Communication, fhir.PatientCommunication{Language: fhir.CodeableConcept{Text: ptr(adj.Language)}, Preferred: ptr(true)})
+	}
+	if adj.BSL {
+		// Text only: BSL's language tag (bfi) is outside FHIR's Common Languages value set.
+		res.Communication = append(res.Communication, fhir.PatientCommunication{Language: fhir.CodeableConcept{Text: ptr("British Sign Language")},
+			Preferred: ptr(!adj.Interpreter)})
+	}
+	res.Extension = append(res.Extension, fhir.Extension{Url: extInterpreterRequired, ValueBoolean: ptr(true)})
+	return res, s.record(c, string(auth.ActReadAdjustments), p.ID, "fhir", models.OutcomeSuccess, "")
 }
 
 // practiceReference refers to a practice by its ODS code (the identifier every NHS system
@@ -159,7 +191,11 @@ func (s *server) handleFHIRPatientSearch(c *fiber.Ctx) error {
 		if err := s.record(c, string(auth.ActReadPatient), p.ID, "", models.OutcomeSuccess, ""); err != nil {
 			return err
 		}
-		entries = append(entries, fhirEntry{"Patient", string(p.ID), fhirPatient(p, s.practiceOf(c.UserContext(), p))})
+		res, err := s.patientResource(c, p)
+		if err != nil {
+			return err
+		}
+		entries = append(entries, fhirEntry{"Patient", string(p.ID), res})
 	}
 	b, err := s.searchBundle(c, q, "Patient", entries, "")
 	if err != nil {

@@ -404,6 +404,9 @@ type Reslot struct {
 	ClinicianID UserID
 	Mode        AppointmentMode
 	Start, End  time.Time
+	// Adjustments, when set, replace the appointment's (needs recorded on the patient since
+	// the booking are added when it moves).
+	Adjustments *Adjustments
 }
 
 // BookingPolicyStore keeps the practices' booking policies.

@@ -161,6 +161,9 @@ func (s *AppointmentStore) UpdateAppointment(ctx context.Context, id models.Appo
 			fields = append(fields, bson.E{Key: "slotIds", Value: ids}, bson.E{Key: "sessionId", Value: string(r.SessionID)},
 				bson.E{Key: "siteId", Value: string(r.SiteID)}, bson.E{Key: "clinicianId", Value: string(r.ClinicianID)},
 				bson.E{Key: "mode", Value: string(r.Mode)}, bson.E{Key: "start", Value: r.Start.UTC()}, bson.E{Key: "end", Value: r.End.UTC()})
+			if r.Adjustments != nil {
+				fields = append(fields, bson.E{Key: "adjustments", Value: adjustmentsDoc(*r.Adjustments)})
+			}
 		}
 	}
 	d, ok, err := guardedUpdate(ctx, s.db, s.c, string(id), bson.D{{Key: "status", Value: bson.D{{Key: "$in", Value: ifStatus}}}},
