@@ -309,3 +309,30 @@ func TestSixParticipantsAllForwarded(t *testing.T) {
 		t.Fatalf("seventh: %+v", e)
 	}
 }
+
+// A participant who comes back on a new peer connection again and again (a phone that keeps
+// losing its network) publishes new tracks each time; the others' offers reuse the media
+// sections of the tracks that ended instead of growing by two each time.
+func TestRejoinsReuseMediaSections(t *testing.T) {
+	h := newTestHub(t, func(p *signaling.Params) { p.Limits.ResumeGrace = 10 * time.Second })
+	doc, pat, _, patID := admittedPair(t, h, "call-reuse")
+	token := patToken(t, pat)
+	for i := range 4 {
+		pat.Drop()
+		server, client := sigtest.Pipe()
+		go func() { _ = h.Join(t.Context(), "call-reuse", patient, server) }()
+		pat.ResumeWithNewPeer(client, token)
+		if rj := pat.Joined(); !rj.Resumed || rj.ParticipantID != patID {
+			t.Fatalf("rejoin %d: joined = %+v", i, rj)
+		}
+		ssrc := doc.RemoteSSRC(patID, "video")
+		n := doc.Received(patID, "video")
+		eventually(t, 15*time.Second, fmt.Sprintf("rejoin %d: the patient's new video reaches the clinician", i), func() bool {
+			return doc.RemoteSSRC(patID, "video") != ssrc && doc.Received(patID, "video") > n+10
+		})
+	}
+	eventually(t, 10*time.Second, "the clinician's last offer", func() bool {
+		rd := doc.PC.RemoteDescription()
+		return rd != nil && strings.Count(rd.SDP, "\r\nm=") <= 4
+	})
+}

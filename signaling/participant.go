@@ -67,10 +67,14 @@ type participant struct {
 	downs          map[*pubTrack]*downTrack
 	fresh          []*downTrack // added since the last answer: they need a keyframe
 	inOffer        []*downTrack // the tracks in the offer waiting for an answer
-	candidates     []webrtc.ICECandidateInit
-	graceGen       int
-	graceTimer     *time.Timer
-	media          sync.WaitGroup // track readers and RTCP readers
+	api            *webrtc.API  // made the peer connection
+	// Media sections whose track ended: removing (not yet offered), removed (in the offer
+	// waiting for an answer), spare (the client agreed: a new track of the kind may take it).
+	removing, removed, spare []*webrtc.RTPTransceiver
+	candidates               []webrtc.ICECandidateInit
+	graceGen                 int
+	graceTimer               *time.Timer
+	media                    sync.WaitGroup // track readers and RTCP readers
 }
 
 type evKind int

@@ -18,7 +18,7 @@ func (p *participant) startMedia() {
 		return
 	}
 	h := p.room.hub
-	pc, err := h.media.newPeerConnection()
+	pc, api, err := h.media.newPeerConnection()
 	if err != nil {
 		p.log.Error("peer connection", "err", err)
 		p.sendError(ErrInternal, "media could not start", "")
@@ -47,6 +47,7 @@ func (p *participant) startMedia() {
 		}
 	}
 	p.queue.Store(newSendQueue(h.p.Limits.MediaQueue))
+	p.api = api
 	p.pcMu.Lock()
 	p.pc = pc
 	p.pcMu.Unlock()
@@ -116,12 +117,12 @@ func (p *participant) addDown(pc *webrtc.PeerConnection, t *pubTrack) bool {
 	if err != nil {
 		return false
 	}
-	tr, err := pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	sender, err := p.sendTrack(pc, track)
 	if err != nil {
 		p.log.Warn("add track", "err", err)
 		return false
 	}
-	d := &downTrack{pub: t, sub: p, track: track, sender: tr.Sender(), queue: p.queue.Load()}
+	d := &downTrack{pub: t, sub: p, track: track, sender: sender, queue: p.queue.Load()}
 	if enc := d.sender.GetParameters().Encodings; len(enc) > 0 {
 		d.ssrc = uint32(enc[0].SSRC)
 	}
@@ -139,11 +140,44 @@ func (p *participant) addDown(pc *webrtc.PeerConnection, t *pubTrack) bool {
 	return true
 }
 
+// sendTrack adds track to pc on a spare media section of its kind if there is one, else on a
+// new one. Without reuse each track that ends leaves an inactive section behind, and a long
+// call whose participants keep rejoining would grow its offers past the socket's message cap.
+func (p *participant) sendTrack(pc *webrtc.PeerConnection, track *webrtc.TrackLocalStaticRTP) (*webrtc.RTPSender, error) {
+	for i, tr := range p.spare {
+		if tr.Kind() != track.Kind() {
+			continue
+		}
+		sender, err := p.api.NewRTPSender(track, pc.SCTP().Transport())
+		if err != nil {
+			return nil, err
+		}
+		if err := tr.SetSender(sender, track); err != nil {
+			_ = sender.Stop()
+			return nil, err
+		}
+		p.spare = append(p.spare[:i], p.spare[i+1:]...)
+		return sender, nil
+	}
+	tr, err := pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		return nil, err
+	}
+	return tr.Sender(), nil
+}
+
 func (p *participant) dropDown(d *downTrack) {
 	d.closed.Store(true)
 	d.pub.removeSub(d)
 	if pc := p.peer(); pc != nil {
-		_ = pc.RemoveTrack(d.sender)
+		for _, tr := range pc.GetTransceivers() {
+			if tr.Sender() == d.sender {
+				if pc.RemoveTrack(d.sender) == nil {
+					p.removing = append(p.removing, tr)
+				}
+				break
+			}
+		}
 	}
 	delete(p.downs, d.pub)
 }
@@ -174,6 +208,8 @@ func (p *participant) negotiate(restart bool) {
 	for _, d := range p.downs {
 		p.inOffer = append(p.inOffer, d)
 	}
+	p.removed = append(p.removed, p.removing...)
+	p.removing = nil
 	p.send(TypeOffer, SDPData{SDP: offer.SDP})
 }
 
@@ -253,6 +289,8 @@ func (p *participant) onAnswer(sdp string) {
 		d.ready.Store(true)
 	}
 	p.inOffer = nil
+	p.spare = append(p.spare, p.removed...)
+	p.removed = nil
 	for _, c := range p.candidates {
 		_ = pc.AddICECandidate(c)
 	}
@@ -297,6 +335,7 @@ func (p *participant) closeMedia() {
 	p.downs = map[*pubTrack]*downTrack{}
 	p.downList.Store(&[]*downTrack{})
 	p.fresh, p.candidates, p.inOffer = nil, nil, nil
+	p.removing, p.removed, p.spare = nil, nil, nil
 	p.negotiating, p.pending, p.pendingRestart = false, false, false
 	p.room.mu.Lock()
 	p.pubs = nil

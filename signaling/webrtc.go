@@ -219,17 +219,19 @@ func (m *media) close() error {
 
 // newPeerConnection makes a peer connection with its own media engine. It has no interceptors:
 // the server answers NACKs and exchanges reports itself (forward.go), on both media paths.
-func (m *media) newPeerConnection() (*webrtc.PeerConnection, error) {
+// The API is returned too: it makes the senders of reused media sections.
+func (m *media) newPeerConnection() (*webrtc.PeerConnection, *webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := RegisterCodecs(me); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(&interceptor.Registry{}), webrtc.WithSettingEngine(m.settings))
-	return api.NewPeerConnection(webrtc.Configuration{
+	pc, err := api.NewPeerConnection(webrtc.Configuration{
 		SDPSemantics:  webrtc.SDPSemanticsUnifiedPlan,
 		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
 		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
 	})
+	return pc, api, err
 }
 
 // RegisterCodecs registers the codecs Careway forwards: Opus for audio; VP8 and H.264

@@ -59,6 +59,7 @@ type Client struct {
 	reportsWithLSR   atomic.Uint64 // the server's reception reports on the client's tracks that answer a sender report
 	duplicates       map[string]*atomic.Uint64
 	lastSeqs         map[string]*atomic.Uint64 // 1<<16 | the last sequence number received
+	unblock          []func()                  // end the remote tracks' readers (recvMu)
 	senderReports    map[string]*atomic.Uint64
 
 	tracks  []webrtc.TrackLocal // published, fed until Close
@@ -113,6 +114,13 @@ func (c *Client) newPeer() {
 		c.recvMu.Lock()
 		c.ssrcs[key] = uint32(t.SSRC())
 		dups, srs, last := counterIn(c.duplicates, key), counterIn(c.senderReports, key), counterIn(c.lastSeqs, key)
+		// pion v3.3.6 does not close the streams of a receiver it replaces when the server
+		// reuses a media section for a new track, and closing the peer connection does not
+		// either: Close ends those readers by deadline.
+		c.unblock = append(c.unblock, func() {
+			_ = t.SetReadDeadline(time.Now())
+			_ = r.SetReadDeadline(time.Now())
+		})
 		c.recvMu.Unlock()
 		c.stopped.Add(2)
 		go func() {
@@ -613,5 +621,10 @@ func (c *Client) Close() {
 		}
 	}
 	_ = c.PC.Close()
+	c.recvMu.Lock()
+	for _, f := range c.unblock {
+		f()
+	}
+	c.recvMu.Unlock()
 	c.stopped.Wait()
 }
