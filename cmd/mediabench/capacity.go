@@ -189,6 +189,11 @@ func runStep(ctx context.Context, cfg capacityConfig, target string, calls, run 
 	for !allReceiving(cs.tallies) {
 		if ctx.Err() != nil || time.Since(began) > 2*time.Minute {
 			r.err, r.failed = fmt.Errorf("only %d of %d participants receiving", countReceiving(cs.tallies), len(cs.tallies)), true
+			for i, t := range cs.tallies {
+				if d, ok := cs.parts[i].(interface{ describe() string }); ok && t.firstVideo() == 0 {
+					fmt.Fprintf(cfg.log, "  not receiving: participant %d: %s\n", i, d.describe())
+				}
+			}
 			return r
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -289,6 +289,12 @@ type sfuPart struct {
 
 func (p *sfuPart) offers() int64 { return p.sig.offers.Load() }
 
+// describe says where a participant's set-up got to, for a step that failed.
+func (p *sfuPart) describe() string {
+	return fmt.Sprintf("%s, %d offers, pc %s, ice %s, stages %s", p.sig.role, p.sig.offers.Load(),
+		p.pc.ConnectionState(), p.pc.ICEConnectionState(), p.sig.stageList())
+}
+
 func (p *sfuPart) close() {
 	p.sig.close()
 	p.pionClient.close()
