@@ -4,10 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
-	"net/http/httptest"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -161,23 +158,14 @@ func seedDemoLTC(ctx context.Context, p demoLTCParams, now time.Time) (int, erro
 // counts those stored now. A 409 means an earlier seed stored that reading (with times
 // computed from an earlier now): it stays as it was.
 func postDemoReadings(p demoLTCParams, poster *models.User, patient models.PatientID, readings []map[string]any) (int, error) {
-	tok, _, err := p.Tokens.Issue(poster)
-	if err != nil {
-		return 0, err
-	}
 	created := 0
 	for start := 0; start < len(readings); start += 500 {
 		end := min(start+500, len(readings))
-		body, _ := json.Marshal(map[string]any{"observations": readings[start:end]})
-		req := httptest.NewRequest("POST", "/api/v1/patients/"+string(patient)+"/observations", strings.NewReader(string(body)))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := p.App.Test(req, -1)
+		status, b, err := demoPost(p.App, p.Tokens, poster, "/api/v1/patients/"+string(patient)+"/observations",
+			map[string]any{"observations": readings[start:end]})
 		if err != nil {
 			return created, err
 		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
 		var out struct {
 			Created int
 			Items   []struct {
@@ -185,8 +173,8 @@ func postDemoReadings(p demoLTCParams, poster *models.User, patient models.Patie
 				Errors []models.FieldError
 			}
 		}
-		if resp.StatusCode != 200 || json.Unmarshal(b, &out) != nil {
-			return created, fmt.Errorf("POST answered %d", resp.StatusCode)
+		if status != 200 || json.Unmarshal(b, &out) != nil {
+			return created, fmt.Errorf("POST answered %d", status)
 		}
 		for k, it := range out.Items {
 			if it.Status == 400 {

@@ -144,9 +144,9 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
-	// Demo plans and readings go through the API, so they are seeded once it is up, in the
-	// background: sign-in works at once, and a stop cuts the seed short between two patients
-	// (the next start completes it).
+	// Demo plans, readings and triage requests go through the API, so they are seeded once it
+	// is up, in the background: sign-in works at once, and a stop cuts the seed short between
+	// two patients (the next start completes it).
 	seeded := make(chan struct{})
 	go func() {
 		defer close(seeded)
@@ -159,6 +159,15 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 			return
 		}
 		log.Info("demo readings stored", "new", n)
+		// Triage requests after the readings: their priority weighs the alerts those raised.
+		n, err = seedDemoTriage(ctx, demoTriageParams{App: app, Tokens: tokens, Keys: keys, Users: users, Patients: patients,
+			Orgs: orgs, Audit: audits, Observations: observations, Alerts: alerts, Triage: triage, Log: log,
+			Readings: cfg.DemoWeeks > 0}, time.Now())
+		if err != nil && ctx.Err() == nil {
+			log.Error("demo triage requests", "err", err)
+			return
+		}
+		log.Info("demo triage requests stored", "new", n)
 	}()
 	defer func() { <-seeded }()
 	select {
