@@ -103,7 +103,7 @@ func (d *appointmentDoc) model() *models.Appointment {
 
 // CreateAppointment stores a new appointment. Returns ECONFLICT if the id exists.
 func (s *AppointmentStore) CreateAppointment(ctx context.Context, a *models.Appointment) error {
-	_, err := s.c.InsertOne(ctx, toAppointmentDoc(a))
+	err := s.db.writeOne(func() error { _, err := s.c.InsertOne(ctx, toAppointmentDoc(a)); return err })
 	if mongo.IsDuplicateKeyError(err) {
 		return models.Errorf(models.ECONFLICT, "An appointment with this id already exists.")
 	}

@@ -15,11 +15,12 @@ var _ models.AuditStore = (*AuditStore)(nil)
 // AuditStore keeps the audit trail in the audit collection. It only inserts and reads: no
 // method changes or deletes an event.
 type AuditStore struct {
-	c *mongo.Collection
+	db *DB
+	c  *mongo.Collection
 }
 
 // NewAuditStore returns the AuditStore of db.
-func NewAuditStore(db *DB) *AuditStore { return &AuditStore{c: db.collection(collAudit)} }
+func NewAuditStore(db *DB) *AuditStore { return &AuditStore{db: db, c: db.collection(collAudit)} }
 
 type auditDoc struct {
 	ID         string    `bson:"_id"`
@@ -50,11 +51,12 @@ func (s *AuditStore) AppendAudit(ctx context.Context, e *models.AuditEvent) erro
 	if e.ID == "" {
 		e.ID = models.NewID()
 	}
-	_, err := s.c.InsertOne(ctx, &auditDoc{
+	doc := &auditDoc{
 		ID: e.ID, At: e.At.UTC(), ActorID: string(e.ActorID), ActorRole: string(e.ActorRole),
 		Action: e.Action, PatientID: string(e.PatientID), Resource: e.Resource, Outcome: e.Outcome,
 		Reason: e.Reason, RequestID: e.RequestID, ClientAddr: e.ClientAddr,
-	})
+	}
+	err := s.db.writeOne(func() error { _, err := s.c.InsertOne(ctx, doc); return err })
 	if mongo.IsDuplicateKeyError(err) {
 		return models.Errorf(models.ECONFLICT, "An audit event with this id already exists.")
 	}

@@ -44,7 +44,8 @@ type DB struct {
 	// directory), so taking a per-collection lock around updates and deletes restores the
 	// single-document atomicity that MongoDB gives for free.
 	serialWrites bool
-	writeLocks   sync.Map // collection name → *sync.Mutex
+	writeLocks   sync.Map   // collection name → *sync.Mutex
+	writer       sync.Mutex // writeOne
 
 	// sessions is the slot search's index of active sessions on FerretDB (slotsearch.go).
 	sessions sessionIndex
@@ -136,6 +137,17 @@ func (db *DB) Database() *mongo.Database { return db.db }
 
 // collection returns the named collection of the database.
 func (db *DB) collection(name string) *mongo.Collection { return db.db.Collection(name) }
+
+// writeOne runs one write on the database. On FerretDB the writes of the booking path take
+// turns here rather than in SQLite, whose busy handler makes a writer that finds the database
+// locked sleep 1, 2, 5 … 100 ms before it tries again. Hold nothing else while in it.
+func (db *DB) writeOne(f func() error) error {
+	if db.serialWrites {
+		db.writer.Lock()
+		defer db.writer.Unlock()
+	}
+	return f()
+}
 
 // lockWrites serialises updates and deletes of one collection within this process when the
 // server is FerretDB (see DB.serialWrites); on MongoDB it does nothing. Call it as

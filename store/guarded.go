@@ -41,7 +41,7 @@ func guardedUpdate[D any](ctx context.Context, db *DB, c *mongo.Collection, id s
 		return nil, false, nil
 	}
 	var d D
-	if err := c.FindOneAndUpdate(ctx, byID, update, after).Decode(&d); err != nil {
+	if err := db.writeOne(func() error { return c.FindOneAndUpdate(ctx, byID, update, after).Decode(&d) }); err != nil {
 		return nil, false, err
 	}
 	return &d, true, nil

@@ -54,8 +54,9 @@ func (s *NotificationStore) CreateNotification(ctx context.Context, n *models.No
 	if n.ID == "" {
 		n.ID = models.NotificationID(models.NewID())
 	}
-	_, err := s.c.InsertOne(ctx, &notificationDoc{ID: string(n.ID), UserID: string(n.UserID), PatientID: string(n.PatientID), ResidentID: string(n.ResidentID), Kind: n.Kind,
-		Title: n.Title, Body: n.Body, AppointmentID: string(n.AppointmentID), CreatedAt: n.CreatedAt.UTC()})
+	doc := &notificationDoc{ID: string(n.ID), UserID: string(n.UserID), PatientID: string(n.PatientID), ResidentID: string(n.ResidentID), Kind: n.Kind,
+		Title: n.Title, Body: n.Body, AppointmentID: string(n.AppointmentID), CreatedAt: n.CreatedAt.UTC()}
+	err := s.db.writeOne(func() error { _, err := s.c.InsertOne(ctx, doc); return err })
 	if mongo.IsDuplicateKeyError(err) {
 		return models.Errorf(models.ECONFLICT, "This notification exists already.")
 	}
