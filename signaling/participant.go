@@ -65,7 +65,6 @@ type participant struct {
 	pending        bool // another offer is due once the current one is answered
 	pendingRestart bool
 	downs          map[*pubTrack]*downTrack
-	fresh          []*downTrack // added since the last answer: they need a keyframe
 	inOffer        []*downTrack // the tracks in the offer waiting for an answer
 	api            *webrtc.API  // made the peer connection
 	// Media sections whose track ended: removing (not yet offered), removed (in the offer

@@ -131,7 +131,6 @@ func (p *participant) addDown(pc *webrtc.PeerConnection, t *pubTrack) bool {
 		return false
 	}
 	p.downs[t] = d
-	p.fresh = append(p.fresh, d)
 	p.media.Add(1)
 	go func() {
 		defer p.media.Done()
@@ -286,7 +285,9 @@ func (p *participant) onAnswer(sdp string) {
 			}
 		}
 		d.pt.Store(uint32(pt))
-		d.ready.Store(true)
+		if !d.ready.Swap(true) {
+			d.pub.requestKeyframe(true) // it can be decoded from the next keyframe on
+		}
 	}
 	p.inOffer = nil
 	p.spare = append(p.spare, p.removed...)
@@ -295,10 +296,6 @@ func (p *participant) onAnswer(sdp string) {
 		_ = pc.AddICECandidate(c)
 	}
 	p.candidates = nil
-	for _, d := range p.fresh {
-		d.pub.requestKeyframe(true)
-	}
-	p.fresh = nil
 	if p.pending {
 		p.negotiate(p.pendingRestart)
 	}
@@ -334,7 +331,7 @@ func (p *participant) closeMedia() {
 	}
 	p.downs = map[*pubTrack]*downTrack{}
 	p.downList.Store(&[]*downTrack{})
-	p.fresh, p.candidates, p.inOffer = nil, nil, nil
+	p.candidates, p.inOffer = nil, nil
 	p.removing, p.removed, p.spare = nil, nil, nil
 	p.negotiating, p.pending, p.pendingRestart = false, false, false
 	p.room.mu.Lock()
