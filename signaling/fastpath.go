@@ -49,8 +49,6 @@ type fastMux struct {
 	closed  chan struct{}
 	once    sync.Once
 	readers sync.WaitGroup
-
-	dropped atomic.Uint64 // packets for pion dropped because its queue was full
 }
 
 type pionPacket struct {
@@ -153,7 +151,7 @@ func (s *fastSocket) serve(m *fastMux) {
 		case m.toPion <- pionPacket{buf: b, n: copy(*b, pkt), from: from}:
 		default:
 			m.bufs.Put(b)
-			m.dropped.Add(1)
+			s.table.pionDropped.Add(1)
 		}
 	}
 }
@@ -174,6 +172,7 @@ type fastTable struct {
 
 	fastPackets atomic.Uint64 // RTP packets the fast path received and forwarded
 	pionPackets atomic.Uint64 // RTP packets forwarded after pion's pipeline (slow path)
+	pionDropped atomic.Uint64 // packets for pion (ICE, DTLS, RTCP) dropped because its queue was full
 }
 
 func newFastTable() *fastTable {

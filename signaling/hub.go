@@ -277,3 +277,8 @@ func (h *Hub) Close() error {
 func (h *Hub) ForwardedPackets() (fast, pion uint64) {
 	return h.media.fast.fastPackets.Load(), h.media.fast.pionPackets.Load()
 }
+
+// ControlPacketsDropped counts the packets for pion (ICE checks, DTLS, RTCP) that the shared
+// UDP port's readers dropped because pion's queue was full: all are sent again if lost, but a
+// count that grows means pion's one reader cannot keep up.
+func (h *Hub) ControlPacketsDropped() uint64 { return h.media.fast.pionDropped.Load() }

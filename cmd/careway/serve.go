@@ -303,6 +303,10 @@ func mediaMetrics(reg *prometheus.Registry, hub *signaling.Hub) *prometheus.Regi
 			return float64(pion)
 		}))
 	}
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "careway_media_control_packets_dropped_total",
+		Help: "ICE, DTLS and RTCP packets dropped on the shared UDP port because pion's queue was full.",
+	}, func() float64 { return float64(hub.ControlPacketsDropped()) }))
 	return reg
 }
 
