@@ -236,7 +236,8 @@ func (m *media) newPeerConnection() (*webrtc.PeerConnection, *webrtc.API, error)
 
 // RegisterCodecs registers the codecs Careway forwards: Opus for audio; VP8 and H.264
 // (constrained baseline, which every phone can decode in hardware) for video. No RTX: lost
-// packets are resent from the NACK buffers instead, which keeps one SSRC per track.
+// packets are resent from the server's ring of each track's recent packets (forward.go), which
+// keeps one SSRC per track.
 func RegisterCodecs(me *webrtc.MediaEngine) error {
 	videoFB := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
 	codecs := []struct {
