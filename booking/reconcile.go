@@ -19,7 +19,9 @@ type Repairs struct {
 //
 //   - every slot held or booked since before now-Grace: if no live appointment lists it (the
 //     appointment was never inserted, was cancelled, or moved to another slot) it is freed; if
-//     its appointment exists and lists it but it is still only held, it is confirmed;
+//     its appointment exists and lists it but it is still only held, it is confirmed (the
+//     appointments are read in bulk per batch of slots, and again one by one for the slots
+//     that look as if they need a repair, just before it is made);
 //   - every booked appointment changed within the last lookback: if a slot it lists is not
 //     held by it, the slot is claimed again when free, and otherwise (taken by another booking
 //     or cancelled with its session) the appointment is flagged needs_rebooking and the
@@ -28,15 +30,18 @@ func (s *Service) Reconcile(ctx context.Context, lookback time.Duration) (Repair
 	var r Repairs
 	now := s.p.Now()
 	page := models.Page{Limit: models.MaxPageLimit}
+	var batch []*models.Slot
 	for {
 		slots, next, err := s.p.Slots.ListClaimedSlots(ctx, now.Add(-s.p.Grace), page)
 		if err != nil {
 			return r, err
 		}
-		for _, sl := range slots {
-			if err := s.reconcileSlot(ctx, sl, &r); err != nil {
+		batch = append(batch, slots...)
+		if next == "" || len(batch) >= reconcileBatch {
+			if err := s.reconcileSlots(ctx, batch, &r); err != nil {
 				return r, err
 			}
+			batch = batch[:0]
 		}
 		if next == "" {
 			break
@@ -67,6 +72,34 @@ func (s *Service) Reconcile(ctx context.Context, lookback time.Duration) (Repair
 		s.p.Logger.Info("booking reconciled", "freed", r.Freed, "confirmed", r.Confirmed, "reclaimed", r.Reclaimed, "flagged", r.Flagged)
 	}
 	return r, nil
+}
+
+// reconcileBatch is how many claimed slots pass 1 checks against one bulk read of their
+// appointments.
+const reconcileBatch = 1000
+
+// reconcileSlots checks slots listed as claimed. Their appointments are read in bulk, after
+// the slots were listed; a booked slot whose appointment lists it needs nothing. Every other
+// slot goes through reconcileSlot, which reads its appointment again just before it acts, so
+// what is freed or confirmed is decided exactly as by a read per slot.
+func (s *Service) reconcileSlots(ctx context.Context, slots []*models.Slot, r *Repairs) error {
+	ids := make([]models.AppointmentID, len(slots))
+	for i, sl := range slots {
+		ids[i] = sl.AppointmentID
+	}
+	appts, err := s.p.Appointments.AppointmentsByIDs(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, sl := range slots {
+		if a := appts[sl.AppointmentID]; a != nil && a.Holds(sl.ID) && sl.Status != models.SlotHeld {
+			continue
+		}
+		if err := s.reconcileSlot(ctx, sl, r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Service) reconcileSlot(ctx context.Context, sl *models.Slot, r *Repairs) error {

@@ -379,6 +379,9 @@ type AppointmentStore interface {
 	CreateAppointment(ctx context.Context, a *Appointment) error
 	// AppointmentByID returns ENOTFOUND if there is no such appointment.
 	AppointmentByID(ctx context.Context, id AppointmentID) (*Appointment, error)
+	// AppointmentsByIDs returns the appointments with the given ids that exist, by id (the
+	// reconciler's bulk read). Ids with no appointment, and empty ids, are simply absent.
+	AppointmentsByIDs(ctx context.Context, ids []AppointmentID) (map[AppointmentID]*Appointment, error)
 	// ListAppointments lists appointments by start then id (by updatedAt then id when
 	// UpdatedSince is set). Returns EINVALID without a filter or for a bad cursor.
 	ListAppointments(ctx context.Context, f AppointmentFilter, p Page) (items []*Appointment, nextCursor string, err error)

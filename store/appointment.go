@@ -119,6 +119,40 @@ func (s *AppointmentStore) AppointmentByID(ctx context.Context, id models.Appoin
 	return d.model(), nil
 }
 
+// AppointmentsByIDs returns the existing appointments among ids, by id; missing and empty ids
+// are left out. It asks for _id $in one chunk of ids at a time: on MongoDB index lookups, on
+// FerretDB (which pushes only _id equality down) one scan of the collection per chunk instead
+// of a lookup per id.
+func (s *AppointmentStore) AppointmentsByIDs(ctx context.Context, ids []models.AppointmentID) (map[models.AppointmentID]*models.Appointment, error) {
+	want := make([]string, 0, len(ids))
+	seen := make(map[models.AppointmentID]bool, len(ids))
+	for _, id := range ids {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			want = append(want, string(id))
+		}
+	}
+	found := make(map[models.AppointmentID]*models.Appointment, len(want))
+	for chunk := range slices.Chunk(want, appointmentsByIDsChunk) {
+		cur, err := s.c.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: chunk}}}})
+		if err != nil {
+			return nil, wrapErr("appointments.find", err)
+		}
+		var docs []appointmentDoc
+		if err := cur.All(ctx, &docs); err != nil {
+			return nil, wrapErr("appointments.find", err)
+		}
+		for i := range docs {
+			found[models.AppointmentID(docs[i].ID)] = docs[i].model()
+		}
+	}
+	return found, nil
+}
+
+// appointmentsByIDsChunk is how many ids one query of AppointmentsByIDs names (a variable so
+// a test can make chunks small).
+var appointmentsByIDsChunk = 1000
+
 // ListAppointments lists appointments by start then id, or by updatedAt then id when
 // f.UpdatedSince is set (a changes feed). Returns EINVALID without a patient, practice,
 // clinician or status, or for a bad cursor.

@@ -20,3 +20,11 @@ func (s *SlotStore) NextSlotByQuery(ctx context.Context, id models.SlotID) (*mod
 	}
 	return s.nextByQuery(ctx, first)
 }
+
+// SetAppointmentsByIDsChunk sets how many ids one query of AppointmentsByIDs names, until the
+// test ends.
+func SetAppointmentsByIDsChunk(tb interface{ Cleanup(func()) }, n int) {
+	old := appointmentsByIDsChunk
+	appointmentsByIDsChunk = n
+	tb.Cleanup(func() { appointmentsByIDsChunk = old })
+}
