@@ -358,7 +358,7 @@ type SlotStore interface {
 	// (no error), so a release can be repeated.
 	ReleaseSlot(ctx context.Context, id SlotID, appt AppointmentID) error
 	// ListClaimedSlots lists held or booked slots claimed before heldBefore, by id, for the
-	// reconciler.
+	// reconciler, in pages of the store's choosing (p.Cursor is used, p.Limit is not).
 	ListClaimedSlots(ctx context.Context, heldBefore time.Time, p Page) (items []*Slot, nextCursor string, err error)
 }
 

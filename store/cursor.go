@@ -71,6 +71,12 @@ func findPage[D any](ctx context.Context, c *mongo.Collection, filter, sort bson
 // and the cursor of the next page ("" after the last). It needs an index on the filter's
 // fields followed by _id.
 func listByID[D any, M any](ctx context.Context, c *mongo.Collection, filter bson.D, p models.Page, id func(*D) string, conv func(*D) *M) ([]*M, string, error) {
+	return listByIDUpTo(ctx, c, filter, p, models.NormalLimit(p.Limit), id, conv)
+}
+
+// listByIDUpTo is listByID with pages of limit items, for internal listings that are not bound
+// by the API's page limit.
+func listByIDUpTo[D any, M any](ctx context.Context, c *mongo.Collection, filter bson.D, p models.Page, limit int, id func(*D) string, conv func(*D) *M) ([]*M, string, error) {
 	if p.Cursor != "" {
 		keys, err := decodeCursor(p.Cursor, 1)
 		if err != nil {
@@ -78,7 +84,6 @@ func listByID[D any, M any](ctx context.Context, c *mongo.Collection, filter bso
 		}
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: keys[0]}}})
 	}
-	limit := models.NormalLimit(p.Limit)
 	docs, more, err := findPage[D](ctx, c, filter, bson.D{{Key: "_id", Value: 1}}, limit)
 	if err != nil {
 		return nil, "", err

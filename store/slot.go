@@ -202,9 +202,15 @@ func (s *SlotStore) updateHeldBy(ctx context.Context, id models.SlotID, appt mod
 		}, update)
 }
 
-// ListClaimedSlots lists held or booked slots claimed before heldBefore, by id.
+// claimedPage is the reconciler's page of claimed slots. It is not bound by the API's page
+// limit: on the embedded server each page is a scan of every slot, so fewer, larger pages make
+// a pass over a busy practice's bookings several times cheaper.
+const claimedPage = 2000
+
+// ListClaimedSlots lists held or booked slots claimed before heldBefore, by id, up to
+// claimedPage at a time (p.Limit is not used).
 func (s *SlotStore) ListClaimedSlots(ctx context.Context, heldBefore time.Time, p models.Page) ([]*models.Slot, string, error) {
 	filter := bson.D{{Key: "status", Value: bson.D{{Key: "$in", Value: bson.A{models.SlotHeld, models.SlotBooked}}}},
 		{Key: "heldAt", Value: bson.D{{Key: "$lt", Value: heldBefore.UTC()}}}}
-	return listByID(ctx, s.c, filter, p, func(d *slotDoc) string { return d.ID }, (*slotDoc).model)
+	return listByIDUpTo(ctx, s.c, filter, p, claimedPage, func(d *slotDoc) string { return d.ID }, (*slotDoc).model)
 }
