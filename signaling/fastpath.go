@@ -123,6 +123,8 @@ type fastSocket struct {
 	buf   [receiveMTU]byte
 	plain [maxPacket + 64]byte
 	hdr   rtp.Header
+
+	forwarded atomic.Uint64 // RTP packets this socket's reader forwarded
 }
 
 // serve reads the socket until it closes: the fast path's packets are forwarded here, the
@@ -162,6 +164,15 @@ func isRTP(b []byte) bool {
 	return b[0]>>6 == 2 && (b[1] < 192 || b[1] > 223)
 }
 
+// fastPackets is how many RTP packets the fast path has forwarded, over every socket.
+func (t *fastTable) fastPackets() uint64 {
+	var n uint64
+	for _, s := range t.socks {
+		n += s.forwarded.Load()
+	}
+	return n
+}
+
 // fastTable maps a remote address to its peer. It is read on every packet without a lock and
 // copied on the rare change. A hub without the UDP mux has a table with no sockets, which arms
 // nobody.
@@ -170,7 +181,6 @@ type fastTable struct {
 	peers atomic.Pointer[map[netip.AddrPort]*fastPeer]
 	socks []*fastSocket
 
-	fastPackets atomic.Uint64 // RTP packets the fast path received and forwarded
 	pionPackets atomic.Uint64 // RTP packets forwarded after pion's pipeline (slow path)
 	pionDropped atomic.Uint64 // packets for pion (ICE, DTLS, RTCP) dropped because its queue was full
 }
@@ -231,7 +241,7 @@ type fastPeer struct {
 	inMu sync.Mutex
 	in   *srtp.Context // decrypts the peer's RTP
 	pubs atomic.Pointer[[]*pubTrack]
-	good atomic.Uint64 // packets decrypted
+	good atomic.Bool   // a packet has decrypted: the keys are right
 	bad  atomic.Uint64 // packets that failed to decrypt
 
 	outMu  sync.Mutex
@@ -360,7 +370,7 @@ func (fp *fastPeer) onRTP(s *fastSocket, pkt []byte) bool {
 	if err != nil {
 		// A replay or a forged packet is dropped, as pion would. Until one packet has decrypted,
 		// failures mean the keys are wrong (a replay needs an accepted packet first).
-		if fp.good.Load() == 0 && fp.bad.Add(1) == failLimit {
+		if !fp.good.Load() && fp.bad.Add(1) == failLimit {
 			fp.disarm()
 			if fp.onFail != nil {
 				fp.onFail()
@@ -368,8 +378,10 @@ func (fp *fastPeer) onRTP(s *fastSocket, pkt []byte) bool {
 		}
 		return true
 	}
-	fp.good.Add(1)
-	fp.table.fastPackets.Add(1)
+	if !fp.good.Load() {
+		fp.good.Store(true)
+	}
+	s.forwarded.Add(1) // the socket's own counter: its reader is the only writer
 	t.forward(plain)
 	return true
 }

@@ -275,7 +275,7 @@ func (h *Hub) Close() error {
 // by the fast path (the UDP mux's reader) and through pion's pipeline (a track's first packets,
 // ICE-TCP, or no UDP mux).
 func (h *Hub) ForwardedPackets() (fast, pion uint64) {
-	return h.media.fast.fastPackets.Load(), h.media.fast.pionPackets.Load()
+	return h.media.fast.fastPackets(), h.media.fast.pionPackets.Load()
 }
 
 // ControlPacketsDropped counts the packets for pion (ICE checks, DTLS, RTCP) that the shared
