@@ -100,9 +100,7 @@ func seedDemoTriage(ctx context.Context, p demoTriageParams, now time.Time) (int
 	}
 	var mu sync.Mutex
 	var at time.Time
-	api := handlers.NewApp(handlers.Params{Users: p.Users, Patients: p.Patients, Orgs: p.Orgs, Audit: p.Audit,
-		Observations: p.Observations, Alerts: p.Alerts, Triage: p.Triage, Tokens: p.Tokens, Keys: p.Keys, Logger: p.Log,
-		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return at }})
+	var api *fiber.App // made only when a request needs storing: a restart with all stored makes none
 	staff := &models.User{ID: models.UserID(demoID(kindUser, 2+3)), Role: models.RoleCareHomeStaff,
 		CareHomeID: models.CareHomeID(demoID(kindHome, 1)), PracticeID: models.PracticeID(demoID(kindPractice, 1))}
 	made := 0
@@ -135,6 +133,11 @@ func seedDemoTriage(ctx context.Context, p demoTriageParams, now time.Time) (int
 		mu.Lock()
 		at = submitted
 		mu.Unlock()
+		if api == nil {
+			api = handlers.NewApp(handlers.Params{Users: p.Users, Patients: p.Patients, Orgs: p.Orgs, Audit: p.Audit,
+				Observations: p.Observations, Alerts: p.Alerts, Triage: p.Triage, Tokens: p.Tokens, Keys: p.Keys, Logger: p.Log,
+				Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return at }})
+		}
 		status, body, err := demoPost(api, p.Tokens, poster, "/api/v1/triage-requests", map[string]any{
 			"id": id, "patientId": patient, "description": d.description, "preferredMode": d.mode, "redFlags": []string{},
 			"symptoms": d.symptoms, "availability": d.availability, "adjustments": d.adjustments})
