@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/rtp"
-	"github.com/pion/srtp/v2"
 	"github.com/pion/webrtc/v3"
 )
 
@@ -121,8 +119,7 @@ type fastSocket struct {
 	table *fastTable
 	// Used only by the socket's reader.
 	buf   [receiveMTU]byte
-	plain [maxPacket + 64]byte
-	hdr   rtp.Header
+	plain [receiveMTU]byte // where a cipher that does not decrypt in place puts the packet
 
 	forwarded atomic.Uint64 // RTP packets this socket's reader forwarded
 }
@@ -239,16 +236,15 @@ type fastPeer struct {
 	sock  atomic.Pointer[fastSocket]
 
 	inMu sync.Mutex
-	in   *srtp.Context // decrypts the peer's RTP
+	in   rtpCipher // decrypts the peer's RTP
 	pubs atomic.Pointer[[]*pubTrack]
 	good atomic.Bool   // a packet has decrypted: the keys are right
 	bad  atomic.Uint64 // packets that failed to decrypt
 
 	outMu  sync.Mutex
-	out    *srtp.Context // encrypts RTP to the peer
+	out    rtpCipher // encrypts RTP to the peer
 	addr   netip.AddrPort
 	sealed [maxPacket + 64]byte
-	outHdr rtp.Header
 
 	onFail func() // called once if the peer's packets never decrypt; must not block
 
@@ -268,11 +264,11 @@ func (t *fastTable) armFast(pc *webrtc.PeerConnection, onFail func()) (*fastPeer
 	if err != nil {
 		return nil, err
 	}
-	in, err := srtp.CreateContext(keys.RemoteMasterKey, keys.RemoteMasterSalt, profile, srtp.SRTPReplayProtection(replayWindow))
+	in, err := newRTPCipher(profile, keys.RemoteMasterKey, keys.RemoteMasterSalt, replayWindow)
 	if err != nil {
 		return nil, err
 	}
-	out, err := srtp.CreateContext(keys.LocalMasterKey, keys.LocalMasterSalt, profile)
+	out, err := newRTPCipher(profile, keys.LocalMasterKey, keys.LocalMasterSalt, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -365,7 +361,7 @@ func (fp *fastPeer) onRTP(s *fastSocket, pkt []byte) bool {
 		return false
 	}
 	fp.inMu.Lock()
-	plain, err := fp.in.DecryptRTP(s.plain[:], pkt, &s.hdr)
+	plain, err := fp.in.open(pkt, s.plain[:])
 	fp.inMu.Unlock()
 	if err != nil {
 		// A replay or a forged packet is dropped, as pion would. Until one packet has decrypted,
@@ -397,7 +393,7 @@ func (fp *fastPeer) sendRTP(pkt []byte, ssrc uint32, pt uint8) {
 	pkt[1] = pkt[1]&0x80 | pt&0x7f
 	fp.outMu.Lock()
 	defer fp.outMu.Unlock()
-	sealed, err := fp.out.EncryptRTP(fp.sealed[:0], pkt, &fp.outHdr)
+	sealed, err := fp.out.seal(fp.sealed[:0], pkt)
 	if err != nil {
 		return
 	}

@@ -1,0 +1,300 @@
+package signaling
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/binary"
+	"errors"
+
+	"github.com/pion/rtp"
+	"github.com/pion/srtp/v2"
+)
+
+// The fast path's SRTP (RFC 3711 with the AEAD AES-GCM transforms of RFC 7714).
+//
+// pion/srtp's Context is general: it looks each SSRC up in a map, parses the header into a
+// struct, copies the packet into a second buffer and allocates its nonces, which measured as
+// about as much CPU per forwarded packet as AES-GCM itself (docs/benchmarks.md, media). The
+// fast path needs much less: AES-GCM only (the profile the hub offers first, and every browser
+// accepts), at most a handful of SSRCs per peer, decryption in place in the socket's buffer and
+// encryption straight into the buffer that is sent. A peer that negotiated AES-CM with
+// HMAC-SHA1 keeps pion/srtp's Context (pionRTPCipher below), so both profiles forward the same
+// way. TestSRTPGCMAgreesWithPion checks both directions against pion/srtp.
+
+// rtpCipher encrypts or decrypts one direction of a peer's RTP.
+type rtpCipher interface {
+	// open authenticates and decrypts an SRTP packet. It may decrypt in place (pkt is then
+	// changed) or into scratch; the result is the plain RTP packet.
+	open(pkt, scratch []byte) ([]byte, error)
+	// seal encrypts a plain RTP packet into dst (whose capacity must hold it plus
+	// srtpOverhead) and returns the SRTP packet.
+	seal(dst, pkt []byte) ([]byte, error)
+}
+
+// srtpOverhead is the most an SRTP packet adds to its RTP packet: GCM's 16-byte tag, or
+// HMAC-SHA1-80's 10 bytes.
+const srtpOverhead = 16
+
+var (
+	errSRTPShort   = errors.New("signaling: SRTP packet too short")
+	errSRTPAuth    = errors.New("signaling: SRTP packet failed authentication")
+	errSRTPReplay  = errors.New("signaling: SRTP packet replayed or too old")
+	errSRTPSpent   = errors.New("signaling: SRTP stream used every packet index its key allows")
+	errSRTPProfile = errors.New("signaling: SRTP profile not supported by the fast path")
+)
+
+// newRTPCipher makes the cipher of one direction from its master key and salt. replay is the
+// replay window in packets for a direction that decrypts (0 for one that encrypts).
+func newRTPCipher(profile srtp.ProtectionProfile, key, salt []byte, replay int) (rtpCipher, error) {
+	switch profile {
+	case srtp.ProtectionProfileAeadAes128Gcm, srtp.ProtectionProfileAeadAes256Gcm:
+		return newSRTPGCM(key, salt)
+	case srtp.ProtectionProfileAes128CmHmacSha1_80:
+		var opts []srtp.ContextOption
+		if replay > 0 {
+			opts = append(opts, srtp.SRTPReplayProtection(uint(replay)))
+		}
+		c, err := srtp.CreateContext(key, salt, profile, opts...)
+		if err != nil {
+			return nil, err
+		}
+		return &pionRTPCipher{ctx: c}, nil
+	}
+	return nil, errSRTPProfile
+}
+
+// srtpGCM is one direction of SRTP with AES-GCM. It is not safe for concurrent use: the fast
+// path holds the peer's inMu or outMu around it.
+type srtpGCM struct {
+	aead    cipher.AEAD
+	salt    [12]byte
+	iv      [12]byte     // the packet's nonce, kept here so that it does not escape to the heap
+	streams []srtpStream // one per SSRC seen, looked up in order (a peer has a few)
+}
+
+// srtpStream is what one SSRC's packet indexes need: the rollover counter and highest sequence
+// number (RFC 3711 section 3.3.1), and for a decrypting direction the replay window.
+type srtpStream struct {
+	ssrc    uint32
+	started bool
+	roc     uint32
+	top     uint16
+	max     uint64                    // highest index accepted
+	seen    [replayWindow / 64]uint64 // accepted indexes within replayWindow of max, by index mod replayWindow
+	stopped bool                      // the index space is spent: the key may encrypt no more
+}
+
+// The labels of RFC 3711 section 4.3.1 for the SRTP session key and salt.
+const (
+	labelSRTPKey  = 0x00
+	labelSRTPSalt = 0x02
+)
+
+func newSRTPGCM(masterKey, masterSalt []byte) (*srtpGCM, error) {
+	if len(masterSalt) != 12 || (len(masterKey) != 16 && len(masterKey) != 32) {
+		return nil, errSRTPProfile
+	}
+	key, err := srtpKDF(masterKey, masterSalt, labelSRTPKey, len(masterKey))
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	salt, err := srtpKDF(masterKey, masterSalt, labelSRTPSalt, 12)
+	if err != nil {
+		return nil, err
+	}
+	g := &srtpGCM{aead: aead}
+	copy(g.salt[:], salt)
+	return g, nil
+}
+
+// srtpKDF is the AES-CM key derivation of RFC 3711 section 4.3.3 with a key derivation rate of
+// 0 (the only rate DTLS-SRTP uses): the master salt, with the label in its eighth byte, is the
+// counter block, and its last two bytes count the blocks of output.
+func srtpKDF(masterKey, masterSalt []byte, label byte, n int) ([]byte, error) {
+	block, err := aes.NewCipher(masterKey)
+	if err != nil {
+		return nil, err
+	}
+	var in [16]byte
+	copy(in[:], masterSalt)
+	in[7] ^= label
+	out := make([]byte, (n+15)/16*16)
+	for i := 0; i*16 < n; i++ {
+		binary.BigEndian.PutUint16(in[14:], uint16(i))
+		block.Encrypt(out[i*16:], in[:])
+	}
+	return out[:n], nil
+}
+
+// rtpHeaderLen is the length of pkt's RTP header with its CSRCs and extension, or 0 if pkt is
+// too short to hold them.
+func rtpHeaderLen(pkt []byte) int {
+	if len(pkt) < 12 {
+		return 0
+	}
+	n := 12 + 4*int(pkt[0]&0x0f)
+	if pkt[0]&0x10 != 0 { // extension: 4 bytes of profile and length, then length words
+		if len(pkt) < n+4 {
+			return 0
+		}
+		n += 4 + 4*int(binary.BigEndian.Uint16(pkt[n+2:]))
+	}
+	if len(pkt) < n {
+		return 0
+	}
+	return n
+}
+
+// stream finds ssrc's state, adding it on first sight.
+func (g *srtpGCM) stream(ssrc uint32) *srtpStream {
+	for i := range g.streams {
+		if g.streams[i].ssrc == ssrc {
+			return &g.streams[i]
+		}
+	}
+	g.streams = append(g.streams, srtpStream{ssrc: ssrc})
+	return &g.streams[len(g.streams)-1]
+}
+
+// nonce is RFC 7714 section 8.1's IV: SSRC, rollover counter and sequence number, XORed with
+// the session salt.
+func (g *srtpGCM) nonce(ssrc, roc uint32, seq uint16) []byte {
+	iv := &g.iv
+	*iv = [12]byte{}
+	binary.BigEndian.PutUint32(iv[2:], ssrc)
+	binary.BigEndian.PutUint32(iv[6:], roc)
+	binary.BigEndian.PutUint16(iv[10:], seq)
+	for i := range iv {
+		iv[i] ^= g.salt[i]
+	}
+	return iv[:]
+}
+
+// open decrypts pkt in place; scratch is not used.
+func (g *srtpGCM) open(pkt, _ []byte) ([]byte, error) {
+	h := rtpHeaderLen(pkt)
+	if h == 0 || len(pkt) < h+g.aead.Overhead() {
+		return nil, errSRTPShort
+	}
+	ssrc := binary.BigEndian.Uint32(pkt[8:])
+	seq := binary.BigEndian.Uint16(pkt[2:])
+	s := g.stream(ssrc)
+	roc := s.guess(seq)
+	idx := uint64(roc)<<16 | uint64(seq)
+	if s.replayed(idx) {
+		return nil, errSRTPReplay
+	}
+	plain, err := g.aead.Open(pkt[h:h], g.nonce(ssrc, roc, seq), pkt[h:], pkt[:h])
+	if err != nil {
+		return nil, errSRTPAuth
+	}
+	s.accept(roc, seq)
+	s.mark(idx)
+	return pkt[:h+len(plain)], nil
+}
+
+// seal encrypts pkt into dst.
+func (g *srtpGCM) seal(dst, pkt []byte) ([]byte, error) {
+	h := rtpHeaderLen(pkt)
+	if h == 0 {
+		return nil, errSRTPShort
+	}
+	ssrc := binary.BigEndian.Uint32(pkt[8:])
+	seq := binary.BigEndian.Uint16(pkt[2:])
+	s := g.stream(ssrc)
+	if s.stopped {
+		return nil, errSRTPSpent
+	}
+	roc := s.guess(seq)
+	if roc == ^uint32(0) && seq == 0xffff {
+		// RFC 3711 section 9.2: 2^48 packets under one key is the end of the stream.
+		s.stopped = true
+	}
+	s.accept(roc, seq)
+	dst = append(dst[:0], pkt[:h]...)
+	return g.aead.Seal(dst, g.nonce(ssrc, roc, seq), pkt[h:], pkt[:h]), nil
+}
+
+// guess is the rollover counter of the packet with sequence number seq (RFC 3711 appendix A):
+// the one of the highest sequence number so far, or the one before or after it when seq is
+// more than half the sequence space away. A stream's first packet has counter 0 (DTLS-SRTP
+// starts every stream there). A guess below 0 is taken as 0: the packet then fails to
+// authenticate and is dropped, the safe side.
+func (s *srtpStream) guess(seq uint16) uint32 {
+	if !s.started {
+		return s.roc
+	}
+	switch {
+	case s.top < 1<<15:
+		if int(seq)-int(s.top) > 1<<15 && s.roc > 0 {
+			return s.roc - 1
+		}
+	case int(s.top)-(1<<15) > int(seq):
+		return s.roc + 1
+	}
+	return s.roc
+}
+
+// accept moves the highest sequence number (and counter) on after a packet with counter roc and
+// sequence number seq authenticated or was sent.
+func (s *srtpStream) accept(roc uint32, seq uint16) {
+	switch {
+	case !s.started:
+		s.started, s.roc, s.top = true, roc, seq
+	case roc == s.roc && seq > s.top:
+		s.top = seq
+	case roc == s.roc+1:
+		s.roc, s.top = roc, seq
+	}
+}
+
+// replayed reports whether index idx was accepted already or is too old to tell.
+func (s *srtpStream) replayed(idx uint64) bool {
+	if !s.started || idx > s.max { // nothing accepted yet, or newer than all
+		return false
+	}
+	if s.max-idx >= replayWindow {
+		return true
+	}
+	b := idx % replayWindow
+	return s.seen[b/64]&(1<<(b%64)) != 0
+}
+
+// mark records index idx as accepted.
+func (s *srtpStream) mark(idx uint64) {
+	if idx > s.max {
+		if idx-s.max >= replayWindow {
+			s.seen = [replayWindow / 64]uint64{}
+		} else {
+			for i := s.max + 1; i < idx; i++ {
+				b := i % replayWindow
+				s.seen[b/64] &^= 1 << (b % 64)
+			}
+		}
+		s.max = idx
+	}
+	b := idx % replayWindow
+	s.seen[b/64] |= 1 << (b % 64)
+}
+
+// pionRTPCipher is pion/srtp's Context for the profiles srtpGCM does not do.
+type pionRTPCipher struct {
+	ctx *srtp.Context
+	hdr rtp.Header
+}
+
+func (p *pionRTPCipher) open(pkt, scratch []byte) ([]byte, error) {
+	return p.ctx.DecryptRTP(scratch, pkt, &p.hdr)
+}
+
+func (p *pionRTPCipher) seal(dst, pkt []byte) ([]byte, error) {
+	return p.ctx.EncryptRTP(dst[:0], pkt, &p.hdr)
+}
