@@ -1,0 +1,112 @@
+//go:build !linux
+
+package signaling
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync/atomic"
+)
+
+// Without recvmmsg and sendmmsg a batchConn does one datagram per system call, behind the same
+// methods as on Linux, so that the fast path has one shape everywhere.
+
+// maxBatch bounds the queue as on Linux.
+const maxBatch = 1024
+
+// sendBufSize is the room of each queued datagram's own buffer (sendBuf): the largest RTP packet
+// the fast path forwards, with room for SRTP's tag as in fastPeer.sealed.
+const sendBufSize = maxPacket + 64
+
+// batchConn has the Linux version's methods and rules (see batchio_linux.go); here read returns
+// one datagram at a time and flush writes the queued datagrams one by one, skipping one that
+// fails without a second try.
+type batchConn struct {
+	conn *net.UDPConn
+
+	rbuf    []byte // one byte over receiveMTU, so that a datagram too long for it shows
+	rn      int
+	rfrom   netip.AddrPort
+	dropped atomic.Uint64
+
+	wpkts [][]byte
+	wto   []netip.AddrPort
+	wbuf  []byte
+	wn    int
+	wsent int
+	werr  error
+}
+
+func newBatchConn(c *net.UDPConn, size int) (*batchConn, error) {
+	if size < 1 || size > maxBatch {
+		return nil, fmt.Errorf("signaling: batch of %d datagrams, want 1..%d", size, maxBatch)
+	}
+	return &batchConn{
+		conn:  c,
+		rbuf:  make([]byte, receiveMTU+1),
+		wpkts: make([][]byte, size),
+		wto:   make([]netip.AddrPort, size),
+		wbuf:  make([]byte, size*sendBufSize),
+	}, nil
+}
+
+func (b *batchConn) read() (int, error) {
+	for {
+		n, from, err := b.conn.ReadFromUDPAddrPort(b.rbuf)
+		if err != nil {
+			return 0, err
+		}
+		if n > receiveMTU {
+			b.dropped.Add(1)
+			continue
+		}
+		b.rn, b.rfrom = n, netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		return 1, nil
+	}
+}
+
+func (b *batchConn) data(int) []byte         { return b.rbuf[:b.rn:receiveMTU] }
+func (b *batchConn) from(int) netip.AddrPort { return b.rfrom }
+
+func (b *batchConn) sendBuf() []byte {
+	if b.wn == len(b.wpkts) {
+		b.sendQueued()
+	}
+	off := b.wn * sendBufSize
+	return b.wbuf[off:off:(off + sendBufSize)]
+}
+
+func (b *batchConn) queue(pkt []byte, to netip.AddrPort) {
+	if b.wn == len(b.wpkts) {
+		b.sendQueued()
+	}
+	b.wpkts[b.wn], b.wto[b.wn] = pkt, to
+	b.wn++
+}
+
+func (b *batchConn) flush() (int, error) {
+	b.sendQueued()
+	n, err := b.wsent, b.werr
+	b.wsent, b.werr = 0, nil
+	return n, err
+}
+
+func (b *batchConn) sendQueued() {
+	for i := range b.wn {
+		_, err := b.conn.WriteToUDPAddrPort(b.wpkts[i], b.wto[i])
+		if err == nil {
+			b.wsent++
+			continue
+		}
+		if b.werr == nil {
+			b.werr = err
+		}
+		if errors.Is(err, net.ErrClosed) {
+			break
+		}
+	}
+	clear(b.wpkts[:b.wn]) // do not keep the caller's buffers alive
+	b.wn = 0
+}
