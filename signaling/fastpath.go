@@ -59,14 +59,17 @@ type pionPacket struct {
 // RTCP, all of which are sent again if lost.
 const pionQueue = 1024
 
-func newFastMux(table *fastTable, conns []*net.UDPConn) *fastMux {
+func newFastMux(table *fastTable, conns []*net.UDPConn) (*fastMux, error) {
 	m := &fastMux{toPion: make(chan pionPacket, pionQueue), closed: make(chan struct{})}
 	m.bufs.New = func() any { b := make([]byte, receiveMTU); return &b }
 	for _, c := range conns {
-		s := &fastSocket{UDPConn: c, table: table}
+		s, err := newFastSocket(c, table)
+		if err != nil {
+			return nil, err
+		}
 		m.socks = append(m.socks, s)
-		table.socks = append(table.socks, s)
 	}
+	table.socks = append(table.socks, m.socks...)
 	m.readers.Add(len(m.socks))
 	for _, s := range m.socks {
 		go func() {
@@ -74,7 +77,7 @@ func newFastMux(table *fastTable, conns []*net.UDPConn) *fastMux {
 			s.serve(m)
 		}()
 	}
-	return m
+	return m, nil
 }
 
 // receiveMTU is the largest datagram read from the port (pion's own limit).
@@ -117,41 +120,62 @@ func (m *fastMux) SetWriteDeadline(time.Time) error { return nil }
 type fastSocket struct {
 	*net.UDPConn
 	table *fastTable
-	// Used only by the socket's reader.
-	buf   [receiveMTU]byte
-	plain [receiveMTU]byte // where a cipher that does not decrypt in place puts the packet
+	// Used only by the socket's reader: its batches of datagrams in and out, and where a cipher
+	// that does not decrypt in place puts the packet.
+	batch *batchConn
+	plain [receiveMTU]byte
 
 	forwarded atomic.Uint64 // RTP packets this socket's reader forwarded
 }
 
+// socketBatch is how many datagrams the reader takes from the socket per system call, and sends
+// per call after them. At the rates of a busy server (tens of thousands of packets a second
+// over a few sockets) a read finds a few waiting; the batch only has to be larger than that.
+const socketBatch = 32
+
+func newFastSocket(c *net.UDPConn, table *fastTable) (*fastSocket, error) {
+	b, err := newBatchConn(c, socketBatch)
+	if err != nil {
+		return nil, err
+	}
+	return &fastSocket{UDPConn: c, table: table, batch: b}, nil
+}
+
 // serve reads the socket until it closes: the fast path's packets are forwarded here, the
-// rest queued for pion.
+// rest queued for pion. Everything waiting on the socket is read in one call, and what its
+// packets produced is sent in one call before the next read, so nothing waits for more traffic.
 func (s *fastSocket) serve(m *fastMux) {
 	for {
-		n, from, err := s.ReadFromUDPAddrPort(s.buf[:])
+		n, err := s.batch.read()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue // a transient error (an ICMP report of an unreachable peer): keep reading
 		}
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		pkt := s.buf[:n]
-		if fp := s.table.get(from); fp != nil {
-			if fp.sock.Load() == nil { // the pair's local address did not name the socket
-				fp.sock.CompareAndSwap(nil, s)
-			}
-			if n >= 12 && isRTP(pkt) && fp.onRTP(s, pkt) {
-				continue
-			}
+		for i := range n {
+			s.handle(m, s.batch.data(i), s.batch.from(i))
 		}
-		b := m.bufs.Get().(*[]byte)
-		select {
-		case m.toPion <- pionPacket{buf: b, n: copy(*b, pkt), from: from}:
-		default:
-			m.bufs.Put(b)
-			s.table.pionDropped.Add(1)
+		s.batch.flush() // a datagram the kernel refused is lost as a plain write's would be
+	}
+}
+
+// handle forwards one datagram by the fast path or queues it for pion.
+func (s *fastSocket) handle(m *fastMux, pkt []byte, from netip.AddrPort) {
+	if fp := s.table.get(from); fp != nil {
+		if fp.sock.Load() == nil { // the pair's local address did not name the socket
+			fp.sock.CompareAndSwap(nil, s)
 		}
+		if len(pkt) >= 12 && isRTP(pkt) && fp.onRTP(s, pkt) {
+			return
+		}
+	}
+	b := m.bufs.Get().(*[]byte)
+	select {
+	case m.toPion <- pionPacket{buf: b, n: copy(*b, pkt), from: from}:
+	default:
+		m.bufs.Put(b)
+		s.table.pionDropped.Add(1)
 	}
 }
 
@@ -378,19 +402,36 @@ func (fp *fastPeer) onRTP(s *fastSocket, pkt []byte) bool {
 		fp.good.Store(true)
 	}
 	s.forwarded.Add(1) // the socket's own counter: its reader is the only writer
-	t.forward(plain)
+	t.forward(plain, s)
 	return true
 }
 
 // sendRTP sends one plaintext RTP packet to the peer as ssrc with payload type pt. It rewrites
-// pkt's header in place.
-func (fp *fastPeer) sendRTP(pkt []byte, ssrc uint32, pt uint8) {
+// pkt's header in place. via is the mux socket whose reader is calling, which queues the packet
+// in its batch (the sockets share the port, so the peer cannot tell which one sent it); nil
+// (a retransmission from an RTCP reader) writes at once on the peer's own socket.
+func (fp *fastPeer) sendRTP(pkt []byte, ssrc uint32, pt uint8, via *fastSocket) {
 	sock := fp.sock.Load()
 	if sock == nil {
 		return
 	}
 	binary.BigEndian.PutUint32(pkt[8:12], ssrc)
 	pkt[1] = pkt[1]&0x80 | pt&0x7f
+	if via != nil {
+		buf := via.batch.sendBuf() // before the lock: it may flush a full batch
+		fp.outMu.Lock()
+		sealed, err := fp.out.seal(buf, pkt)
+		to := fp.addr
+		fp.outMu.Unlock()
+		if err != nil {
+			return
+		}
+		via.batch.queue(sealed, to)
+		if fp.sent != nil {
+			fp.sent.Add(uint64(len(pkt)))
+		}
+		return
+	}
 	fp.outMu.Lock()
 	defer fp.outMu.Unlock()
 	sealed, err := fp.out.seal(fp.sealed[:0], pkt)

@@ -79,7 +79,11 @@ func newFastRigWith(t *testing.T, profile srtp.ProtectionProfile, serverInKey []
 		return c
 	}
 	r := &fastRig{table: newFastTable(), pubConn: listen(), subConn: listen(), pubCtx: ctx(keyA), subCtx: ctx(keyB)}
-	r.sock = &fastSocket{UDPConn: listen(), table: r.table}
+	sock, err := newFastSocket(listen(), r.table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.sock = sock
 	r.table.socks = []*fastSocket{r.sock}
 	addr := func(c *net.UDPConn) netip.AddrPort { return c.LocalAddr().(*net.UDPAddr).AddrPort() }
 	r.from = &fastPeer{table: r.table, in: server(serverInKey, replayWindow), out: server(keyA, 0), addr: addr(r.pubConn)}
@@ -132,6 +136,7 @@ func TestFastPathForwardsOnePacketWithoutAllocating(t *testing.T) {
 	// The subscriber's socket is left unread: the kernel drops what its buffer cannot hold.
 	if allocs := testing.AllocsPerRun(200, func() {
 		r.from.onRTP(r.sock, packets[next])
+		r.sock.batch.flush()
 		next++
 	}); allocs != 0 {
 		t.Fatalf("%v allocations per packet forwarded to one subscriber, want none", allocs)
@@ -146,6 +151,9 @@ func (r *fastRig) forwardsOne(t *testing.T) {
 	t.Helper()
 	if !r.from.onRTP(r.sock, r.sealed(t, 1)) {
 		t.Fatal("onRTP handed a published track's packet to pion")
+	}
+	if sent, err := r.sock.batch.flush(); sent != 1 || err != nil {
+		t.Fatalf("the reader's batch sent %d packets (%v), want the one", sent, err)
 	}
 	buf := make([]byte, 1500)
 	_ = r.subConn.SetReadDeadline(time.Now().Add(5 * time.Second))

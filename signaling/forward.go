@@ -81,12 +81,13 @@ func (t *pubTrack) run(done func()) {
 			continue
 		}
 		t.table.pionPackets.Add(1)
-		t.forward(buf[:n])
+		t.forward(buf[:n], nil)
 	}
 }
 
-// forward sends one plaintext packet to every subscriber. It may rewrite pkt's header.
-func (t *pubTrack) forward(pkt []byte) {
+// forward sends one plaintext packet to every subscriber. It may rewrite pkt's header. via is
+// the mux socket whose reader is forwarding it (nil: pion's path), as for downTrack.send.
+func (t *pubTrack) forward(pkt []byte, via *fastSocket) {
 	t.fwdMu.Lock()
 	defer t.fwdMu.Unlock()
 	t.stats.onPacket(pkt, time.Now())
@@ -94,7 +95,7 @@ func (t *pubTrack) forward(pkt []byte) {
 		t.ring.put(pkt)
 	}
 	for _, d := range *t.subs.Load() {
-		d.send(pkt)
+		d.send(pkt, via)
 	}
 }
 
@@ -227,7 +228,7 @@ func (t *pubTrack) onNack(d *downTrack, n *rtcp.TransportLayerNack) {
 	for _, pair := range n.Nacks {
 		for _, seq := range pair.PacketList() {
 			if size, ok := t.ring.get(seq, buf); ok {
-				d.send(buf[:size])
+				d.send(buf[:size], nil)
 				continue
 			}
 			if i := seq % ringSize; now-t.nackedUp[i] > int64(100*time.Millisecond) {
@@ -300,13 +301,14 @@ type downTrack struct {
 // send sends one plaintext packet to the subscriber, by the fast path or through pion's. It
 // may rewrite pkt's header. It sends nothing until the subscriber has agreed to the track and its
 // media has connected: a packet on an SSRC the client has not been offered yet could be taken
-// for another track.
-func (d *downTrack) send(pkt []byte) {
+// for another track. via is the mux socket whose reader is sending, which batches the packet
+// with the others of its read (nil: send at once).
+func (d *downTrack) send(pkt []byte, via *fastSocket) {
 	if d.closed.Load() || !d.ready.Load() {
 		return
 	}
 	if fp := d.sub.fast.Load(); fp != nil {
-		fp.sendRTP(pkt, d.ssrc, uint8(d.pt.Load()))
+		fp.sendRTP(pkt, d.ssrc, uint8(d.pt.Load()), via)
 	} else if d.sub.viaPion.Load() {
 		d.queue.push(d, pkt)
 	}

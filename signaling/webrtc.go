@@ -101,7 +101,14 @@ func (m *media) openUDP(n Network, listenIP net.IP, log *slog.Logger) error {
 		if err != nil {
 			return fail(err)
 		}
-		muxes = append(muxes, webrtc.NewICEUDPMux(pionLogs{log}.NewLogger("udpmux"), newFastMux(m.fast, conns)))
+		fm, err := newFastMux(m.fast, conns)
+		if err != nil {
+			for _, c := range conns {
+				_ = c.Close()
+			}
+			return fail(err)
+		}
+		muxes = append(muxes, webrtc.NewICEUDPMux(pionLogs{log}.NewLogger("udpmux"), fm))
 	}
 	if len(muxes) == 1 {
 		m.udp = muxes[0]
