@@ -39,6 +39,11 @@ type Network struct {
 	// SocketBuffer sizes the UDP socket's kernel buffers (default 4 MiB; the kernel may cap it at
 	// net.core.rmem_max).
 	SocketBuffer int
+	// Readers is how many sockets, each with its own reader, share the UDP port (SO_REUSEPORT):
+	// the kernel spreads peers over them by address. 0 is one per two cores (at least 1, at
+	// most 8): with batched reads one reader carried 100 calls on 2 cores for less CPU per
+	// packet than two (docs/benchmarks.md), and leaves the other core to pion and signaling.
+	Readers int
 	// PublicIPs, when the server is behind 1:1 NAT, replace the host candidates' addresses.
 	PublicIPs []string
 	// STUNURLs and TURNURLs are handed to clients as ICE servers, TURN with credentials made from
@@ -98,6 +103,9 @@ func (p *Params) validate() error {
 	}
 	if n.UDPPort < -1 || n.UDPPort > 65535 || n.TCPPort < -1 || n.TCPPort > 65535 {
 		return fmt.Errorf("signaling: media ports must be -1 (off), 0 (any) or 1-65535")
+	}
+	if n.Readers < 0 || n.Readers > maxReaders {
+		return fmt.Errorf("signaling: readers of the UDP port must be 0 (automatic) to %d", maxReaders)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"net/netip"
+	"runtime"
 	"testing"
 	"time"
 
@@ -212,24 +213,46 @@ func TestFastPathGivesUpOnKeysThatNeverDecrypt(t *testing.T) {
 
 // The shared port's sockets share it among themselves only: a second server on the same port
 // fails as it would without SO_REUSEPORT.
+// With one reader the socket does not share at all.
 func TestSharedPortRefusesASecondServer(t *testing.T) {
-	first, err := listenShared(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, 2, 1<<16)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
+	for _, readers := range []int{1, 2} {
+		first, err := listenShared(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, readers, 1<<16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := first[0].LocalAddr().(*net.UDPAddr).Port
+		if canSharePort && (len(first) != readers || first[readers-1].LocalAddr().(*net.UDPAddr).Port != port) {
+			t.Fatalf("sockets %v, want %d on port %d", first, readers, port)
+		}
+		for _, again := range []int{1, 2} {
+			if second, err := listenShared(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}, again, 1<<16); err == nil {
+				for _, c := range second {
+					c.Close()
+				}
+				t.Errorf("a second server with %d readers bound the port that one with %d is using", again, readers)
+			}
+		}
 		for _, c := range first {
 			c.Close()
 		}
-	}()
-	port := first[0].LocalAddr().(*net.UDPAddr).Port
-	if canSharePort && (len(first) != 2 || first[1].LocalAddr().(*net.UDPAddr).Port != port) {
-		t.Fatalf("sockets %v, want 2 on port %d", first, port)
 	}
-	if second, err := listenShared(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}, 2, 1<<16); err == nil {
-		for _, c := range second {
-			c.Close()
+}
+
+// The UDP port's readers: as configured, or one per two cores; a count out of range is refused.
+func TestReadersPerPort(t *testing.T) {
+	if got := (&Network{Readers: 3}).readersPerPort(); got != 3 {
+		t.Errorf("Readers 3 opened %d", got)
+	}
+	if got, want := (&Network{}).readersPerPort(), max(1, min(runtime.GOMAXPROCS(0)/2, 8)); got != want {
+		t.Errorf("default %d readers, want %d", got, want)
+	}
+	if err := (&Params{Network: Network{Readers: maxReaders}}).validate(); err != nil {
+		t.Errorf("Readers %d refused: %v", maxReaders, err)
+	}
+	for _, n := range []int{-1, maxReaders + 1} {
+		p := Params{Network: Network{Readers: n}}
+		if err := p.validate(); err == nil {
+			t.Errorf("Readers %d accepted", n)
 		}
-		t.Fatal("a second server bound the port that is in use")
 	}
 }

@@ -97,7 +97,7 @@ func (m *media) openUDP(n Network, listenIP net.IP, log *slog.Logger) error {
 		return fmt.Errorf("signaling: UDP port: %w", err)
 	}
 	for _, ip := range ips {
-		conns, err := listenShared(&net.UDPAddr{IP: ip, Port: n.UDPPort}, readersPerPort(), n.SocketBuffer)
+		conns, err := listenShared(&net.UDPAddr{IP: ip, Port: n.UDPPort}, n.readersPerPort(), n.SocketBuffer)
 		if err != nil {
 			return fail(err)
 		}
@@ -121,7 +121,16 @@ func (m *media) openUDP(n Network, listenIP net.IP, log *slog.Logger) error {
 
 // readersPerPort is how many sockets (and readers) share each address of the UDP port: one per
 // core the program may use, at most 8.
-func readersPerPort() int { return min(runtime.GOMAXPROCS(0), 8) }
+// maxReaders bounds Network.Readers: more sockets than cores only add wake-ups.
+const maxReaders = 64
+
+// readersPerPort is how many sockets share the UDP port (Network.Readers).
+func (n *Network) readersPerPort() int {
+	if n.Readers > 0 {
+		return n.Readers
+	}
+	return max(1, min(runtime.GOMAXPROCS(0)/2, 8))
+}
 
 // listenShared opens n UDP sockets on addr, all on the same port (the first picks it when
 // addr's port is 0), each with a buffer of bufBytes (best effort: the kernel caps it at
@@ -141,8 +150,11 @@ func listenShared(addr *net.UDPAddr, n, bufBytes int) ([]*net.UDPConn, error) {
 		_ = probe.Close()
 	}
 	var conns []*net.UDPConn
+	var lc net.ListenConfig // one socket: no sharing, so a second server cannot bind the port
+	if n > 1 {
+		lc.Control = sharePort
+	}
 	for i := range n {
-		lc := net.ListenConfig{Control: sharePort}
 		pc, err := lc.ListenPacket(context.Background(), "udp4", addr.String())
 		if err != nil {
 			for _, c := range conns {

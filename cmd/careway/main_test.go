@@ -311,6 +311,8 @@ func TestBadConfiguration(t *testing.T) {
 		"bad log level":      {"CAREWAY_LOG_LEVEL": "loud"},
 		"unknown subcommand": {"_args": "frobnicate"},
 		"bad UDP port":       {"CAREWAY_WEBRTC_UDP_PORT": "70000"},
+		"too many readers":   {"CAREWAY_WEBRTC_READERS": "65"},
+		"negative readers":   {"CAREWAY_WEBRTC_READERS": "-1"},
 		"bad public IP":      {"CAREWAY_WEBRTC_PUBLIC_IP": "my-router"},
 		"bad ICE server":     {"CAREWAY_ICE_SERVERS": "http://stun.example.org"},
 		"TURN, no secret":    {"CAREWAY_ICE_SERVERS": "turn:turn.example.org:3478"},

@@ -317,7 +317,7 @@ func mediaNetwork(cfg *Config) signaling.Network {
 	if tcp == 0 {
 		tcp = -1
 	}
-	return signaling.Network{ListenIP: cfg.WebRTCListenIP, UDPPort: cfg.WebRTCUDPPort, TCPPort: tcp,
+	return signaling.Network{ListenIP: cfg.WebRTCListenIP, UDPPort: cfg.WebRTCUDPPort, Readers: cfg.WebRTCReaders, TCPPort: tcp,
 		PublicIPs: cfg.WebRTCPublicIP, STUNURLs: cfg.STUNURLs, TURNURLs: cfg.TURNURLs, TURNSecret: cfg.TURNSecret,
 		TURNTTL: cfg.TURNTTL}
 }

@@ -25,6 +25,7 @@ type capacityConfig struct {
 	// profileDir, if set, receives a CPU profile of the measurement window of every SFU step.
 	profileDir string
 	noMux      bool // the SFU without its shared UDP port (a socket per peer connection)
+	readers    int  // sockets sharing the SFU's UDP port (0: the hub's default)
 	// memProfileRate, if set, is the SFU's runtime.MemProfileRate (finer heap profiles).
 	memProfileRate int
 	log            io.Writer

@@ -52,6 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		sockBuf := fs.Int("sockbuf", 4<<20, "relay socket buffer bytes")
 		profile := fs.String("profile", "", "directory for CPU and allocation profiles of the SFU's measurement windows")
 		noMux := fs.Bool("no-mux", false, "run the SFU without its shared UDP port")
+		readers := fs.Int("readers", 0, "sockets (readers) sharing the SFU's UDP port; 0: the hub's default")
 		memRate := fs.Int("memprofilerate", 0, "the SFU's runtime.MemProfileRate, for exact allocation profiles with -profile (1 counts every allocation but costs CPU)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
@@ -63,11 +64,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCapacity(ctx, capacityConfig{
 			targets: strings.Split(*targets, ","), calls: ns, runs: *runs, always: *always,
 			warmup: *warmup, measure: *measure, sockBuf: *sockBuf, log: stderr, out: stdout,
-			profileDir: *profile, noMux: *noMux, memProfileRate: *memRate,
+			profileDir: *profile, noMux: *noMux, readers: *readers, memProfileRate: *memRate,
 		})
 	case "serve-sfu":
 		addr := fs.String("addr", "127.0.0.1:0", "HTTP (WebSocket) listen address")
 		udpPort := fs.Int("udp-port", 0, "shared UDP port: 0 any, -1 none")
+		readers := fs.Int("readers", 0, "sockets (readers) sharing the UDP port; 0: the hub's default")
 		memRate := fs.Int("memprofilerate", 0, "runtime.MemProfileRate (0: the default)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
@@ -75,7 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if *memRate > 0 {
 			runtime.MemProfileRate = *memRate
 		}
-		return serveSFU(*addr, *udpPort)
+		return serveSFU(*addr, *udpPort, *readers)
 	case "setup":
 		calls := fs.Int("calls", 50, "calls per run")
 		runs := fs.Int("runs", 3, "runs, each with a fresh server")

@@ -33,12 +33,12 @@ import (
 // it, but with the identity taken from the query (the bench has no accounts or tickets):
 // /ws?call=ID&user=ID&role=clinician|patient. It also serves net/http/pprof and expvar (the
 // runtime's allocation count) on another loopback port, announced as "debug ADDR".
-func serveSFU(addr string, udpPort int) error {
+func serveSFU(addr string, udpPort, readers int) error {
 	exitOnStdinEOF()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	hub, err := signaling.NewHub(signaling.Params{
 		Logger:  log,
-		Network: signaling.Network{ListenIP: "127.0.0.1", UDPPort: udpPort, TCPPort: -1},
+		Network: signaling.Network{ListenIP: "127.0.0.1", UDPPort: udpPort, TCPPort: -1, Readers: readers},
 	})
 	if err != nil {
 		return err
@@ -324,6 +324,9 @@ func startSFU(cfg capacityConfig) (*child, error) {
 	args := []string{"serve-sfu", "-addr", "127.0.0.1:0"}
 	if cfg.noMux {
 		args = append(args, "-udp-port", "-1")
+	}
+	if cfg.readers > 0 { // only when asked: an older build (sfu@PATH) has no such flag
+		args = append(args, "-readers", strconv.Itoa(cfg.readers))
 	}
 	if cfg.memProfileRate > 0 {
 		args = append(args, "-memprofilerate", strconv.Itoa(cfg.memProfileRate))
