@@ -48,6 +48,8 @@ type batchConn struct {
 	rbuf    []byte
 	rdata   [][]byte // the last read's datagrams, truncated ones left out
 	rfrom   []netip.AddrPort
+	rctl    []byte        // each message's control data: the kernel's receive timestamp
+	rat     []int64       // the last read's receive times, Unix nanoseconds (0: not stamped)
 	rgot    int           // datagrams the last recvmmsg returned
 	rerrno  syscall.Errno // its error
 	readFn  func(fd uintptr) bool
@@ -100,6 +102,13 @@ func newBatchConn(c *net.UDPConn, size int) (*batchConn, error) {
 	b.rbuf = make([]byte, size*receiveMTU)
 	b.rdata = make([][]byte, size)
 	b.rfrom = make([]netip.AddrPort, size)
+	b.rctl = make([]byte, size*stampSpace)
+	b.rat = make([]int64, size)
+	// The kernel stamps each datagram as it arrives (SO_TIMESTAMPNS), so the time a packet waits
+	// in the socket's buffer for the reader counts in the delay the server adds. Best effort: no
+	// stamp reads as 0. The kernel turns stamping on a moment after the first socket asks, and
+	// stamps the datagrams that arrived before then as they are read.
+	_ = raw.Control(func(fd uintptr) { _ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1) })
 	for i := range b.rmsgs {
 		b.riov[i].Base = &b.rbuf[i*receiveMTU]
 		b.riov[i].SetLen(receiveMTU)
@@ -107,6 +116,7 @@ func newBatchConn(c *net.UDPConn, size int) (*batchConn, error) {
 		h.Name = (*byte)(unsafe.Pointer(&b.rnames[i]))
 		h.Iov = &b.riov[i]
 		h.SetIovlen(1)
+		h.Control = &b.rctl[i*stampSpace]
 	}
 
 	b.wmsgs = make([]unix.Mmsghdr, size)
@@ -152,6 +162,7 @@ func (b *batchConn) read() (int, error) {
 			off := i * receiveMTU
 			b.rdata[n] = b.rbuf[off : off+int(m.Len) : off+receiveMTU]
 			b.rfrom[n] = sockaddrToAddrPort(&b.rnames[i])
+			b.rat[n] = b.stamp(i)
 			n++
 		}
 		if n > 0 {
@@ -160,6 +171,26 @@ func (b *batchConn) read() (int, error) {
 		// Every datagram was too long: wait for the next.
 	}
 }
+
+// stampSpace is the room for one control message holding a struct timespec.
+var stampSpace = unix.CmsgSpace(int(unsafe.Sizeof(unix.Timespec{})))
+
+// stamp reads message i's receive timestamp, the first control message if it is one.
+func (b *batchConn) stamp(i int) int64 {
+	m := &b.rmsgs[i].Hdr
+	if m.Controllen < uint64(unix.CmsgLen(int(unsafe.Sizeof(unix.Timespec{})))) {
+		return 0
+	}
+	c := (*unix.Cmsghdr)(unsafe.Pointer(&b.rctl[i*stampSpace]))
+	if c.Level != unix.SOL_SOCKET || c.Type != unix.SCM_TIMESTAMPNS {
+		return 0
+	}
+	return (*unix.Timespec)(unsafe.Pointer(&b.rctl[i*stampSpace+unix.CmsgLen(0)])).Nano()
+}
+
+// arrived is when the kernel received the i-th datagram of the last read, in Unix nanoseconds
+// (the wall clock, as time.Now), or 0 if it was not stamped.
+func (b *batchConn) arrived(i int) int64 { return b.rat[i] }
 
 // data is the i-th datagram of the last read. Its capacity ends at its own buffer.
 func (b *batchConn) data(i int) []byte { return b.rdata[i] }
@@ -171,7 +202,8 @@ func (b *batchConn) from(i int) netip.AddrPort { return b.rfrom[i] }
 // recv is the read callback: false (the socket is empty) makes the poller wait.
 func (b *batchConn) recv(fd uintptr) bool {
 	for i := range b.rmsgs {
-		b.rmsgs[i].Hdr.Namelen = unix.SizeofSockaddrInet6 // the kernel overwrites it
+		b.rmsgs[i].Hdr.Namelen = unix.SizeofSockaddrInet6 // the kernel overwrites these two
+		b.rmsgs[i].Hdr.SetControllen(stampSpace)
 	}
 	for {
 		n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.rmsgs[0])),

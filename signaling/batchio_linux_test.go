@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -96,5 +97,30 @@ func TestBatchSockaddrZone(t *testing.T) {
 	}
 	if got, want := sockaddrToAddrPort(&sa), netip.MustParseAddrPort("10.0.0.1:9"); got != want {
 		t.Fatalf("got %v back, want %v", got, want)
+	}
+}
+
+// Each datagram carries the kernel's receive time: after it was sent, before the read returned,
+// and a datagram that waited in the socket's buffer shows the wait.
+func TestBatchStampsArrival(t *testing.T) {
+	for _, tc := range []struct{ network, addr string }{{"udp4", "127.0.0.1:0"}, {"udp6", "[::1]:0"}} {
+		c := mustListenUDP(t, tc.network, tc.addr)
+		b := mustBatchConn(t, c, 4)
+		sender := mustListenUDP(t, tc.network, tc.addr)
+		settle() // the kernel turns stamping on a moment after the first socket asks for it
+		before := time.Now().UnixNano()
+		mustWrite(t, sender, []byte("first"), addrOf(c))
+		time.Sleep(30 * time.Millisecond)
+		mustWrite(t, sender, []byte("second"), addrOf(c))
+		settle()
+		n, err := b.read()
+		if err != nil || n != 2 {
+			t.Fatalf("%s: read %d, %v; want the 2 waiting", tc.network, n, err)
+		}
+		after := time.Now().UnixNano()
+		first, second := b.arrived(0), b.arrived(1)
+		if first < before || second > after || second-first < int64(25*time.Millisecond) {
+			t.Fatalf("%s: stamps %d and %d, want within [%d, %d] and 30 ms apart", tc.network, first, second, before, after)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"sync/atomic"
+	"time"
 )
 
 // Without recvmmsg and sendmmsg a batchConn does one datagram per system call, behind the same
@@ -29,6 +30,7 @@ type batchConn struct {
 	rbuf    []byte // one byte over receiveMTU, so that a datagram too long for it shows
 	rn      int
 	rfrom   netip.AddrPort
+	rat     int64 // when read took the datagram, Unix nanoseconds
 	dropped atomic.Uint64
 
 	wpkts [][]byte
@@ -63,12 +65,14 @@ func (b *batchConn) read() (int, error) {
 			continue
 		}
 		b.rn, b.rfrom = n, netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		b.rat = time.Now().UnixNano() // no kernel stamp here: the wait in the socket is not seen
 		return 1, nil
 	}
 }
 
 func (b *batchConn) data(int) []byte         { return b.rbuf[:b.rn:receiveMTU] }
 func (b *batchConn) from(int) netip.AddrPort { return b.rfrom }
+func (b *batchConn) arrived(int) int64       { return b.rat }
 
 func (b *batchConn) sendBuf() []byte {
 	if b.wn == len(b.wpkts) {

@@ -124,8 +124,10 @@ type fastSocket struct {
 	// that does not decrypt in place puts the packet.
 	batch *batchConn
 	plain [receiveMTU]byte
+	fast  [socketBatch]bool // which datagrams of the read the fast path forwarded
 
 	forwarded atomic.Uint64 // RTP packets this socket's reader forwarded
+	delay     delayHist     // and the time each spent in the server
 }
 
 // socketBatch is how many datagrams the reader takes from the socket per system call, and sends
@@ -154,20 +156,28 @@ func (s *fastSocket) serve(m *fastMux) {
 			continue // a transient error (an ICMP report of an unreachable peer): keep reading
 		}
 		for i := range n {
-			s.handle(m, s.batch.data(i), s.batch.from(i))
+			s.fast[i] = s.handle(m, s.batch.data(i), s.batch.from(i))
 		}
 		s.batch.flush() // a datagram the kernel refused is lost as a plain write's would be
+		sent := time.Now().UnixNano()
+		for i := range n {
+			if s.fast[i] {
+				if at := s.batch.arrived(i); at != 0 {
+					s.delay.add(sent - at)
+				}
+			}
+		}
 	}
 }
 
-// handle forwards one datagram by the fast path or queues it for pion.
-func (s *fastSocket) handle(m *fastMux, pkt []byte, from netip.AddrPort) {
+// handle forwards one datagram by the fast path (true) or queues it for pion.
+func (s *fastSocket) handle(m *fastMux, pkt []byte, from netip.AddrPort) bool {
 	if fp := s.table.get(from); fp != nil {
 		if fp.sock.Load() == nil { // the pair's local address did not name the socket
 			fp.sock.CompareAndSwap(nil, s)
 		}
 		if len(pkt) >= 12 && isRTP(pkt) && fp.onRTP(s, pkt) {
-			return
+			return true
 		}
 	}
 	b := m.bufs.Get().(*[]byte)
@@ -177,6 +187,7 @@ func (s *fastSocket) handle(m *fastMux, pkt []byte, from netip.AddrPort) {
 		m.bufs.Put(b)
 		s.table.pionDropped.Add(1)
 	}
+	return false
 }
 
 // isRTP tells RTP from everything else on the port (RFC 7983: STUN, DTLS and RTP/RTCP by first

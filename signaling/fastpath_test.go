@@ -25,6 +25,16 @@ func TestFastPathForwards(t *testing.T) {
 	if doc.Received(patID, "audio") == 0 || pat.Received(docID, "audio") == 0 {
 		t.Fatal("no audio")
 	}
+	// Every fast packet's time in the server is counted; on an idle loopback nearly all take
+	// well under a second (a generous bound, not a timing target).
+	d := h.ForwardDelay()
+	var counted uint64
+	for _, c := range d.Counts {
+		counted += c
+	}
+	if counted == 0 || counted < fast/2 || d.Quantile(0.5) > time.Second {
+		t.Fatalf("forward delay histogram: %d packets counted of %d fast, median %v", counted, fast, d.Quantile(0.5))
+	}
 }
 
 // Over ICE-TCP (no UDP mux) media takes pion's pipeline, and still arrives.

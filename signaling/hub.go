@@ -278,6 +278,10 @@ func (h *Hub) ForwardedPackets() (fast, pion uint64) {
 	return h.media.fast.fastPackets(), h.media.fast.pionPackets.Load()
 }
 
+// ForwardDelay is how long the packets forwarded by the fast path spent in the server, from
+// the kernel's receive stamp to their send (histogram; see ForwardDelay).
+func (h *Hub) ForwardDelay() ForwardDelay { return h.media.fast.forwardDelay() }
+
 // ControlPacketsDropped counts the packets for pion (ICE checks, DTLS, RTCP) that the shared
 // UDP port's readers dropped because pion's queue was full: all are sent again if lost, but a
 // count that grows means pion's one reader cannot keep up.

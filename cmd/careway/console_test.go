@@ -67,6 +67,11 @@ func TestConsole(t *testing.T) {
 	if m == nil || string(m[1]) == "0" {
 		t.Fatalf("no packets forwarded by the fast path during the browser tests; metrics:\n%s", grepLines(body, "careway_media"))
 	}
+	// ... and each one's time in the server was counted.
+	c := regexp.MustCompile(`careway_media_forward_delay_seconds_count (\d+)`).FindSubmatch(body)
+	if c == nil || string(c[1]) == "0" {
+		t.Fatalf("no forwarding delays counted; metrics:\n%s", grepLines(body, "careway_media_forward_delay"))
+	}
 }
 
 // grepLines returns the lines of b that contain s.

@@ -307,7 +307,29 @@ func mediaMetrics(reg *prometheus.Registry, hub *signaling.Hub) *prometheus.Regi
 		Name: "careway_media_control_packets_dropped_total",
 		Help: "ICE, DTLS and RTCP packets dropped on the shared UDP port because pion's queue was full.",
 	}, func() float64 { return float64(hub.ControlPacketsDropped()) }))
+	reg.MustRegister(forwardDelayMetric{hub: hub, desc: prometheus.NewDesc("careway_media_forward_delay_seconds",
+		"Time each RTP packet forwarded by the fast path spent in the server, from the kernel's receive stamp to its send.", nil, nil)})
 	return reg
+}
+
+// forwardDelayMetric is the hub's forwarding-delay histogram as Prometheus reads it.
+type forwardDelayMetric struct {
+	hub  *signaling.Hub
+	desc *prometheus.Desc
+}
+
+func (m forwardDelayMetric) Describe(ch chan<- *prometheus.Desc) { ch <- m.desc }
+
+func (m forwardDelayMetric) Collect(ch chan<- prometheus.Metric) {
+	d := m.hub.ForwardDelay()
+	buckets := make(map[float64]uint64, len(d.Upper))
+	var n uint64
+	for i, upper := range d.Upper {
+		n += d.Counts[i]
+		buckets[upper.Seconds()] = n // Prometheus buckets are cumulative
+	}
+	n += d.Counts[len(d.Counts)-1]
+	ch <- prometheus.MustNewConstHistogram(m.desc, n, d.Sum.Seconds(), buckets)
 }
 
 // mediaNetwork turns the configuration into the media server's network settings. A TCP port
