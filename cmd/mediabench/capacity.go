@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"careway/signaling"
 )
 
 // capacityConfig is what the capacity command varies.
@@ -48,7 +50,9 @@ type stepResult struct {
 	setupTime         time.Duration
 	serverRSS         int64
 	mallocs           uint64 // server heap allocations in the window (SFU only)
-	offers            int64  // offers the clients received in the window (SFU only)
+	inServer          bool   // the server measured its own forwarding delay (SFU only):
+	srvP50, srvP99    time.Duration
+	offers            int64 // offers the clients received in the window (SFU only)
 	saturated, failed bool
 	err               error
 }
@@ -218,9 +222,12 @@ func runStep(ctx context.Context, cfg capacityConfig, target string, calls, run 
 		debug = cs.server.debug
 	}
 	var mallocs0 uint64
+	var delay0 signaling.ForwardDelay
+	var delayErr error
 	var profiled chan error
 	if debug != "" {
 		mallocs0, _ = serverMallocs(debug)
+		delay0, delayErr = serverForwardDelay(debug)
 		if cfg.profileDir != "" {
 			allocs := filepath.Join(cfg.profileDir, fmt.Sprintf("allocs-%s-%d-run%d", fileSafe(target), calls, run))
 			_ = saveURL("http://"+debug+"/debug/pprof/allocs?gc=1", allocs+"-start.pprof")
@@ -238,6 +245,10 @@ func runStep(ctx context.Context, cfg capacityConfig, target string, calls, run 
 	if debug != "" {
 		if m, err := serverMallocs(debug); err == nil && mallocs0 > 0 {
 			r.mallocs = m - mallocs0
+		}
+		if d, err := serverForwardDelay(debug); err == nil && delayErr == nil {
+			d = d.Since(delay0)
+			r.inServer, r.srvP50, r.srvP99 = true, d.Quantile(0.5), d.Quantile(0.99)
 		}
 	}
 	if profiled != nil {
@@ -293,7 +304,14 @@ func (r stepResult) String() string {
 		r.target, r.calls, float64(r.forwarded)/r.use.wall.Seconds(), 100*r.loss,
 		ms(r.p50), ms(r.p99), r.usPerPacket, float64(r.mallocs)/max(1, float64(r.forwarded)), float64(r.use.switches)/max(1, float64(r.forwarded)), r.serverCores, r.serverRSS>>20, r.genCores,
 		100*r.use.machineBusy, map[bool]string{true: " SATURATED", false: ""}[r.saturated],
-		r.lag, r.errs, r.offers, r.use.serverDrops, r.use.selfDrops, r.use.rcvbufDrops, r.setupTime.Round(time.Millisecond))
+		r.lag, r.errs, r.offers, r.use.serverDrops, r.use.selfDrops, r.use.rcvbufDrops, r.setupTime.Round(time.Millisecond)) + r.inServerString()
+}
+
+func (r stepResult) inServerString() string {
+	if !r.inServer {
+		return ""
+	}
+	return fmt.Sprintf(" in-server delay p50<=%.3fms p99<=%.3fms", ms(r.srvP50), ms(r.srvP99))
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -353,6 +371,19 @@ func runCapacity(ctx context.Context, cfg capacityConfig) error {
 			fmt.Fprintf(cfg.out, "| %d | delay the SFU adds (sfu − direct, medians) | | | | %.2f ms | %.2f ms | | | | | |\n", n,
 				median(s, func(r stepResult) float64 { return ms(r.p50) })-median(d, func(r stepResult) float64 { return ms(r.p50) }),
 				median(s, func(r stepResult) float64 { return ms(r.p99) })-median(d, func(r stepResult) float64 { return ms(r.p99) }))
+		}
+		for _, t := range cfg.targets {
+			var in []stepResult
+			for _, r := range ok(all[t][n]) {
+				if r.inServer {
+					in = append(in, r)
+				}
+			}
+			if len(in) > 0 {
+				fmt.Fprintf(cfg.out, "| %d | %s: time in the server (kernel receive stamp → send; bucket upper bounds) | %d | | | ≤ %.3f ms | ≤ %.3f ms | | | | | |\n", n, t, len(in),
+					median(in, func(r stepResult) float64 { return ms(r.srvP50) }),
+					median(in, func(r stepResult) float64 { return ms(r.srvP99) }))
+			}
 		}
 		for _, t := range cfg.targets {
 			if t != "relay" && t != "direct" && len(ok(all["relay"][n])) > 0 && len(ok(all[t][n])) > 0 {

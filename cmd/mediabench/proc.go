@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"careway/signaling"
 )
 
 // userHZ is the unit of utime and stime in /proc/PID/stat (USER_HZ, 100 on every Linux port
@@ -219,6 +221,26 @@ func exitOnStdinEOF() {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		os.Exit(0)
 	}()
+}
+
+// serverForwardDelay reads the SFU's forwarding-delay histogram from its expvar page (absent
+// from an older build: an error).
+func serverForwardDelay(debug string) (signaling.ForwardDelay, error) {
+	var v struct {
+		D *signaling.ForwardDelay `json:"forwardDelay"`
+	}
+	resp, err := http.Get("http://" + debug + "/debug/vars")
+	if err != nil {
+		return signaling.ForwardDelay{}, err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		return signaling.ForwardDelay{}, err
+	}
+	if v.D == nil {
+		return signaling.ForwardDelay{}, errors.New("the server keeps no forwarding-delay histogram")
+	}
+	return *v.D, nil
 }
 
 // serverMallocs returns the number of heap allocations the server has made, from its expvar

@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	_ "expvar" // the runtime's allocation count, for allocations per packet
+	"expvar" // the runtime's allocation count, for allocations per packet; the forwarding delay
 	"fmt"
 	"log/slog"
 	"net"
@@ -44,6 +44,8 @@ func serveSFU(addr string, udpPort, readers int) error {
 		return err
 	}
 	defer hub.Close()
+	// The hub's own histogram of each packet's time in the server (kernel receive stamp to send).
+	expvar.Publish("forwardDelay", expvar.Func(func() any { return hub.ForwardDelay() }))
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	app.Get("/ws", func(c *fiber.Ctx) error {
 		if !websocket.IsWebSocketUpgrade(c) {
