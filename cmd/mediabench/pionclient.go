@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync/atomic"
 
 	"github.com/pion/ice/v2"
 	"github.com/pion/webrtc/v3"
@@ -41,6 +42,7 @@ type pionClient struct {
 	pc           *webrtc.PeerConnection
 	video, audio *webrtc.TrackLocalStaticRTP
 	tally        *tally
+	tracks       [2]atomic.Int32 // remote audio and video tracks pion announced (OnTrack)
 }
 
 // newPionClient creates the PeerConnection and its two local tracks; the caller negotiates.
@@ -68,6 +70,11 @@ func newPionClient(api *webrtc.API, clk clock, win *window) (*pionClient, error)
 		return nil, err
 	}
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		if tr.Kind() == webrtc.RTPCodecTypeVideo {
+			c.tracks[1].Add(1)
+		} else {
+			c.tracks[0].Add(1)
+		}
 		buf := make([]byte, 1500)
 		for {
 			n, _, err := tr.Read(buf)

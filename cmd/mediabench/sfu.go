@@ -102,6 +102,7 @@ type sigClient struct {
 	wmu     sync.Mutex
 	pc      *webrtc.PeerConnection // nil for a socket that only waits
 	offers  atomic.Int64           // offers received, to see renegotiation in steady state
+	answers atomic.Int64           // answers sent
 	joined  chan signaling.JoinedData
 	errs    chan error
 	readEnd chan struct{}
@@ -238,6 +239,7 @@ func (c *sigClient) handle(env signaling.Envelope) error {
 			return err
 		}
 		c.send(signaling.TypeAnswer, signaling.SDPData{SDP: answer.SDP})
+		c.answers.Add(1)
 		c.stage("answered")
 	case signaling.TypeCandidate:
 		if c.pc == nil {
@@ -293,8 +295,12 @@ func (p *sfuPart) offers() int64 { return p.sig.offers.Load() }
 
 // describe says where a participant's set-up got to, for a step that failed.
 func (p *sfuPart) describe() string {
-	return fmt.Sprintf("%s, %d offers, pc %s, ice %s, stages %s", p.sig.role, p.sig.offers.Load(),
-		p.pc.ConnectionState(), p.pc.ICEConnectionState(), p.sig.stageList())
+	p.tally.mu.Lock()
+	anything := p.tally.first != 0
+	p.tally.mu.Unlock()
+	return fmt.Sprintf("%s, %d offers, %d answers, pc %s, ice %s, remote tracks %d audio %d video, any packet received %v, %d transceivers, stages %s",
+		p.sig.role, p.sig.offers.Load(), p.sig.answers.Load(), p.pc.ConnectionState(), p.pc.ICEConnectionState(),
+		p.tracks[0].Load(), p.tracks[1].Load(), anything, len(p.pc.GetTransceivers()), p.sig.stageList())
 }
 
 func (p *sfuPart) close() {
