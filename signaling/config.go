@@ -66,7 +66,6 @@ type Limits struct {
 	MediaQueue      int           // RTP packets queued per subscriber before new ones are dropped, default 128 (~190 KB)
 	MaxTextBytes    int           // per chat message, default 2000
 	KeyframeEvery   time.Duration // fewest time between keyframe requests forwarded to a publisher, default 500 ms
-	TrackStart      time.Duration // from a subscriber's answer to the first packet of a track it agreed to, default 30 ms
 }
 
 func (l *Limits) defaults() {
@@ -80,7 +79,6 @@ func (l *Limits) defaults() {
 	setDefault(&l.MediaQueue, 128)
 	setDefault(&l.MaxTextBytes, 2000)
 	setDefault(&l.KeyframeEvery, 500*time.Millisecond)
-	setDefault(&l.TrackStart, 30*time.Millisecond)
 }
 
 func setDefault[T int | float64 | time.Duration](v *T, d T) {

@@ -283,8 +283,7 @@ type downTrack struct {
 	sender *webrtc.RTPSender
 	ssrc   uint32        // the SSRC this track is sent with
 	pt     atomic.Uint32 // the payload type the subscriber agreed for it
-	ready  atomic.Bool   // the subscriber answered an offer with this track in it, TrackStart ago
-	agreed atomic.Bool   // ... and the answer has come (ready follows TrackStart later)
+	ready  atomic.Bool   // the subscriber has answered an offer with this track in it
 	queue  *sendQueue
 	closed atomic.Bool
 	// From the subscriber's receiver reports about this track.

@@ -336,27 +336,3 @@ func TestRejoinsReuseMediaSections(t *testing.T) {
 		return rd != nil && strings.Count(rd.SDP, "\r\nm=") <= 4
 	})
 }
-
-// A track's media starts TrackStart after the subscriber's answer, not at once: a pion client
-// starts an answer's receivers only after it has sent the answer, and drops for good a track
-// whose first packet comes before they start.
-func TestTrackStartsAfterTheGrace(t *testing.T) {
-	const grace = 800 * time.Millisecond
-	h := newTestHub(t, func(p *signaling.Params) { p.Limits.TrackStart = grace })
-	doc, _, docID, patID := admittedPair(t, h, "call-grace")
-	g := h.join("call-grace", guest, sigtest.Options{NoAnswer: true})
-	doc.Wait(signaling.TypeParticipantJoined, 5*time.Second)
-	doc.Send(signaling.TypeAdmit, signaling.TargetData{ParticipantID: g.Joined().ParticipantID})
-	g.Answer(g.Wait(signaling.TypeOffer, 5*time.Second))
-	answered := time.Now()
-	if err := g.Connected(10 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(time.Until(answered.Add(grace / 2)))
-	if n := g.ReceivedTotal(); n != 0 && time.Since(answered) < grace {
-		t.Fatalf("%d packets reached the guest %v after its answer, inside the %v grace", n, time.Since(answered), grace)
-	}
-	eventually(t, 10*time.Second, "the guest receiving both others' video", func() bool {
-		return g.Received(docID, "video") > 3 && g.Received(patID, "video") > 3
-	})
-}

@@ -285,18 +285,8 @@ func (p *participant) onAnswer(sdp string) {
 			}
 		}
 		d.pt.Store(uint32(pt))
-		if !d.agreed.Swap(true) {
-			// The first packet goes TrackStart after the answer. A pion v3 client starts the
-			// receivers of an answer it made on a queue after SetLocalDescription returns
-			// (peerconnection.go, v3.3.6), so it may send the answer first; a packet on the
-			// new SSRC that arrives before they start is dropped for good and the track never
-			// plays (seen in mediabench on loopback). On a real network the answer's trip
-			// covers it; the grace covers a fast network or a stalled phone. The keyframe is
-			// asked for when sending starts, so that it is not dropped in the grace.
-			time.AfterFunc(p.room.hub.p.Limits.TrackStart, func() {
-				d.ready.Store(true)
-				d.pub.requestKeyframe(true) // it can be decoded from the next keyframe on
-			})
+		if !d.ready.Swap(true) {
+			d.pub.requestKeyframe(true) // it can be decoded from the next keyframe on
 		}
 	}
 	p.inOffer = nil
