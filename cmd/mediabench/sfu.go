@@ -298,9 +298,30 @@ func (p *sfuPart) describe() string {
 	p.tally.mu.Lock()
 	anything := p.tally.first != 0
 	p.tally.mu.Unlock()
-	return fmt.Sprintf("%s, %d offers, %d answers, pc %s, ice %s, remote tracks %d audio %d video, any packet received %v, %d transceivers, stages %s",
+	return fmt.Sprintf("%s, %d offers, %d answers, pc %s, ice %s, remote tracks %d audio %d video, any packet received %v, transceivers%s, stages %s",
 		p.sig.role, p.sig.offers.Load(), p.sig.answers.Load(), p.pc.ConnectionState(), p.pc.ICEConnectionState(),
-		p.tracks[0].Load(), p.tracks[1].Load(), anything, len(p.pc.GetTransceivers()), p.sig.stageList())
+		p.tracks[0].Load(), p.tracks[1].Load(), anything, p.transceivers(), p.sig.stageList())
+}
+
+// transceivers describes each of the client's transceivers: kind, direction, the SSRC its
+// receiver expects, and for a receiving one whether RTP can be read from it within 500 ms (it
+// was never announced, so nobody else reads it): that tells a server that never sent a track
+// from a client that never announced what it received.
+func (p *sfuPart) transceivers() string {
+	var b strings.Builder
+	for _, tr := range p.pc.GetTransceivers() {
+		fmt.Fprintf(&b, " [%s %s mid=%s", tr.Kind(), tr.Direction(), tr.Mid())
+		if r := tr.Receiver(); r != nil && tr.Direction() != webrtc.RTPTransceiverDirectionSendonly {
+			if t := r.Track(); t != nil {
+				_ = t.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+				buf := make([]byte, 1500)
+				n, _, err := t.Read(buf)
+				fmt.Fprintf(&b, " expects ssrc %d, read %d bytes (err %v)", t.SSRC(), n, err)
+			}
+		}
+		b.WriteString("]")
+	}
+	return b.String()
 }
 
 func (p *sfuPart) close() {
