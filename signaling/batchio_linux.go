@@ -29,7 +29,7 @@ const maxBatch = 1024
 
 // sendBufSize is the room of each queued datagram's own buffer (sendBuf): the largest RTP packet
 // the fast path forwards, with room for SRTP's tag as in fastPeer.sealed.
-const sendBufSize = maxPacket + 64
+const sendBufSize = maxPacket + srtpOverhead
 
 // batchConn reads and writes several datagrams per system call on one UDP socket, without
 // allocating after newBatchConn.

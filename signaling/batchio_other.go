@@ -19,7 +19,7 @@ const maxBatch = 1024
 
 // sendBufSize is the room of each queued datagram's own buffer (sendBuf): the largest RTP packet
 // the fast path forwards, with room for SRTP's tag as in fastPeer.sealed.
-const sendBufSize = maxPacket + 64
+const sendBufSize = maxPacket + srtpOverhead
 
 // batchConn has the Linux version's methods and rules (see batchio_linux.go); here read returns
 // one datagram at a time and flush writes the queued datagrams one by one, skipping one that

@@ -124,7 +124,7 @@ type fastSocket struct {
 	// that does not decrypt in place puts the packet.
 	batch *batchConn
 	plain [receiveMTU]byte
-	fast  [socketBatch]bool // which datagrams of the read the fast path forwarded
+	fast  [socketBatch]bool // which datagrams of the read the fast path took (forwarded or dropped)
 
 	forwarded atomic.Uint64 // RTP packets this socket's reader forwarded
 	delay     delayHist     // and the time each spent in the server
@@ -279,7 +279,7 @@ type fastPeer struct {
 	outMu  sync.Mutex
 	out    rtpCipher // encrypts RTP to the peer
 	addr   netip.AddrPort
-	sealed [maxPacket + 64]byte
+	sealed [maxPacket + srtpOverhead]byte
 
 	onFail func() // called once if the peer's packets never decrypt; must not block
 
@@ -394,6 +394,9 @@ func (fp *fastPeer) onRTP(s *fastSocket, pkt []byte) bool {
 	}
 	if t == nil {
 		return false
+	}
+	if len(pkt) > maxPacket+srtpOverhead {
+		return true // longer than any packet the server forwards (maxPacket): dropped
 	}
 	fp.inMu.Lock()
 	plain, err := fp.in.open(pkt, s.plain[:])

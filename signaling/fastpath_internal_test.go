@@ -176,6 +176,22 @@ func (r *fastRig) forwardsOne(t *testing.T) {
 	if r.pub.stats.packets.Load() != 1 {
 		t.Fatalf("stats counted %d packets", r.pub.stats.packets.Load())
 	}
+	// A packet longer than maxPacket is taken and dropped, not sent on.
+	big := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 100, SequenceNumber: 2, SSRC: 1111}, Payload: make([]byte, maxPacket)}
+	plainBig, err := big.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealedBig, err := r.pubCtx.EncryptRTP(nil, plainBig, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.from.onRTP(r.sock, sealedBig) {
+		t.Fatal("an oversized packet of a published track was handed to pion")
+	}
+	if sent, _ := r.sock.batch.flush(); sent != 0 {
+		t.Fatalf("an oversized packet was sent on (%d datagrams)", sent)
+	}
 	// An unpublished SSRC goes to pion.
 	other := r.sealed(t, 2)
 	other[8] ^= 0xff
