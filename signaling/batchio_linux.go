@@ -24,13 +24,6 @@ import (
 // allocated once in newBatchConn and held by the batchConn, and the system calls run inside the
 // RawConn callbacks, so the socket cannot be closed and its descriptor reused under them.
 
-// maxBatch is the most datagrams the kernel takes in one call (UIO_MAXIOV).
-const maxBatch = 1024
-
-// sendBufSize is the room of each queued datagram's own buffer (sendBuf): the largest RTP packet
-// the fast path forwards, with room for SRTP's tag as in fastPeer.sealed.
-const sendBufSize = maxPacket + srtpOverhead
-
 // batchConn reads and writes several datagrams per system call on one UDP socket, without
 // allocating after newBatchConn.
 //
@@ -72,8 +65,8 @@ type batchConn struct {
 // newBatchConn prepares batched I/O on c for up to size datagrams per call (1..1024). It reads
 // the socket's family once; c stays the caller's to close.
 func newBatchConn(c *net.UDPConn, size int) (*batchConn, error) {
-	if size < 1 || size > maxBatch {
-		return nil, fmt.Errorf("signaling: batch of %d datagrams, want 1..%d", size, maxBatch)
+	if err := checkBatchSize(size); err != nil {
+		return nil, err
 	}
 	raw, err := c.SyscallConn()
 	if err != nil {
@@ -223,19 +216,6 @@ func (b *batchConn) recv(fd uintptr) bool {
 	}
 }
 
-// sendBuf is the next queued datagram's own buffer, empty with room for sendBufSize bytes, for a
-// caller that builds the datagram in place and then queues it (as EncryptRTP's destination):
-// unlike a buffer of the caller's it cannot be overwritten by the next packet to the same peer
-// before flush. Queue the datagram before the next queue or sendBuf, which may flush and hand
-// the buffer out again. When the queue is full it flushes first.
-func (b *batchConn) sendBuf() []byte {
-	if b.wn == len(b.wmsgs) {
-		b.sendQueued()
-	}
-	off := b.wn * sendBufSize
-	return b.wbuf[off:off:(off + sendBufSize)]
-}
-
 // queue adds one datagram to send to to. pkt is not copied and must stay unchanged until the
 // datagrams are sent: the next flush, or a queue or sendBuf that finds the queue full and flushes
 // first. A destination the socket cannot reach (an IPv6 address on an IPv4 socket, an unknown
@@ -260,21 +240,13 @@ func (b *batchConn) queue(pkt []byte, to netip.AddrPort) {
 	b.wn++
 }
 
-// flush sends every queued datagram, a few per sendmmsg, waiting in Go's poller while the socket
-// buffer is full. It returns how many datagrams were sent since flush last returned (counting
-// those sent by a full queue) and the first error since then.
+// sendQueued sends every queued datagram, a few per sendmmsg, waiting in Go's poller while the
+// socket buffer is full.
 //
 // A datagram the kernel refuses is tried once more, since the error may be a pending ICMP report
 // about an earlier datagram (the kernel clears it as it returns it), then skipped: EMSGSIZE, a
 // destination with no route. Once the conn is closed nothing more is sent and the error
 // errors.Is net.ErrClosed.
-func (b *batchConn) flush() (int, error) {
-	b.sendQueued()
-	n, err := b.wsent, b.werr
-	b.wsent, b.werr = 0, nil
-	return n, err
-}
-
 func (b *batchConn) sendQueued() {
 	for b.wdone < b.wn {
 		b.werrno = 0

@@ -4,7 +4,6 @@ package signaling
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -13,13 +12,6 @@ import (
 
 // Without recvmmsg and sendmmsg a batchConn does one datagram per system call, behind the same
 // methods as on Linux, so that the fast path has one shape everywhere.
-
-// maxBatch bounds the queue as on Linux.
-const maxBatch = 1024
-
-// sendBufSize is the room of each queued datagram's own buffer (sendBuf): the largest RTP packet
-// the fast path forwards, with room for SRTP's tag as in fastPeer.sealed.
-const sendBufSize = maxPacket + srtpOverhead
 
 // batchConn has the Linux version's methods and rules (see batchio_linux.go); here read returns
 // one datagram at a time and flush writes the queued datagrams one by one, skipping one that
@@ -42,8 +34,8 @@ type batchConn struct {
 }
 
 func newBatchConn(c *net.UDPConn, size int) (*batchConn, error) {
-	if size < 1 || size > maxBatch {
-		return nil, fmt.Errorf("signaling: batch of %d datagrams, want 1..%d", size, maxBatch)
+	if err := checkBatchSize(size); err != nil {
+		return nil, err
 	}
 	return &batchConn{
 		conn:  c,
@@ -74,27 +66,12 @@ func (b *batchConn) data(int) []byte         { return b.rbuf[:b.rn:receiveMTU] }
 func (b *batchConn) from(int) netip.AddrPort { return b.rfrom }
 func (b *batchConn) arrived(int) int64       { return b.rat }
 
-func (b *batchConn) sendBuf() []byte {
-	if b.wn == len(b.wpkts) {
-		b.sendQueued()
-	}
-	off := b.wn * sendBufSize
-	return b.wbuf[off:off:(off + sendBufSize)]
-}
-
 func (b *batchConn) queue(pkt []byte, to netip.AddrPort) {
 	if b.wn == len(b.wpkts) {
 		b.sendQueued()
 	}
 	b.wpkts[b.wn], b.wto[b.wn] = pkt, to
 	b.wn++
-}
-
-func (b *batchConn) flush() (int, error) {
-	b.sendQueued()
-	n, err := b.wsent, b.werr
-	b.wsent, b.werr = 0, nil
-	return n, err
 }
 
 func (b *batchConn) sendQueued() {
