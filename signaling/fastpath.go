@@ -299,11 +299,11 @@ func (t *fastTable) armFast(pc *webrtc.PeerConnection, onFail func()) (*fastPeer
 	if err != nil {
 		return nil, err
 	}
-	in, err := newRTPCipher(profile, keys.RemoteMasterKey, keys.RemoteMasterSalt, replayWindow)
+	in, err := newRTPCipher(profile, keys.RemoteMasterKey, keys.RemoteMasterSalt)
 	if err != nil {
 		return nil, err
 	}
-	out, err := newRTPCipher(profile, keys.LocalMasterKey, keys.LocalMasterSalt, 0)
+	out, err := newRTPCipher(profile, keys.LocalMasterKey, keys.LocalMasterSalt)
 	if err != nil {
 		return nil, err
 	}

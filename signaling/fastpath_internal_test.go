@@ -72,8 +72,8 @@ func newFastRigWith(t *testing.T, profile srtp.ProtectionProfile, serverInKey []
 		}
 		return c
 	}
-	server := func(key []byte, replay int) rtpCipher {
-		c, err := newRTPCipher(profile, key, salt, replay)
+	server := func(key []byte) rtpCipher {
+		c, err := newRTPCipher(profile, key, salt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,8 +87,8 @@ func newFastRigWith(t *testing.T, profile srtp.ProtectionProfile, serverInKey []
 	r.sock = sock
 	r.table.socks = []*fastSocket{r.sock}
 	addr := func(c *net.UDPConn) netip.AddrPort { return c.LocalAddr().(*net.UDPAddr).AddrPort() }
-	r.from = &fastPeer{table: r.table, in: server(serverInKey, replayWindow), out: server(keyA, 0), addr: addr(r.pubConn)}
-	r.sub = &fastPeer{table: r.table, in: server(keyB, replayWindow), out: server(keyB, 0), addr: addr(r.subConn)}
+	r.from = &fastPeer{table: r.table, in: server(serverInKey), out: server(keyA), addr: addr(r.pubConn)}
+	r.sub = &fastPeer{table: r.table, in: server(keyB), out: server(keyB), addr: addr(r.subConn)}
 	for _, fp := range []*fastPeer{r.from, r.sub} {
 		fp.sock.Store(r.sock)
 		fp.pubs.Store(&[]*pubTrack{})

@@ -43,18 +43,15 @@ var (
 	errSRTPProfile = errors.New("signaling: SRTP profile not supported by the fast path")
 )
 
-// newRTPCipher makes the cipher of one direction from its master key and salt. replay is the
-// replay window in packets for a direction that decrypts (0 for one that encrypts).
-func newRTPCipher(profile srtp.ProtectionProfile, key, salt []byte, replay int) (rtpCipher, error) {
+// newRTPCipher makes the cipher of one direction from its master key and salt. Either way a
+// direction that decrypts refuses replays within replayWindow packets; one that encrypts never
+// looks at its window.
+func newRTPCipher(profile srtp.ProtectionProfile, key, salt []byte) (rtpCipher, error) {
 	switch profile {
 	case srtp.ProtectionProfileAeadAes128Gcm, srtp.ProtectionProfileAeadAes256Gcm:
 		return newSRTPGCM(key, salt)
 	case srtp.ProtectionProfileAes128CmHmacSha1_80:
-		var opts []srtp.ContextOption
-		if replay > 0 {
-			opts = append(opts, srtp.SRTPReplayProtection(uint(replay)))
-		}
-		c, err := srtp.CreateContext(key, salt, profile, opts...)
+		c, err := srtp.CreateContext(key, salt, profile, srtp.SRTPReplayProtection(replayWindow))
 		if err != nil {
 			return nil, err
 		}

@@ -71,11 +71,11 @@ func TestSRTPGCMAgreesWithPion(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			in, err := newRTPCipher(gp.profile, key, salt, replayWindow)
+			in, err := newRTPCipher(gp.profile, key, salt)
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := newRTPCipher(gp.profile, key, salt, 0)
+			out, err := newRTPCipher(gp.profile, key, salt)
 			if err != nil {
 				t.Fatal(err)
 			}
