@@ -104,8 +104,8 @@ func (p *Params) validate() error {
 	if n.UDPPort < -1 || n.UDPPort > 65535 || n.TCPPort < -1 || n.TCPPort > 65535 {
 		return fmt.Errorf("signaling: media ports must be -1 (off), 0 (any) or 1-65535")
 	}
-	if n.Readers < 0 || n.Readers > maxReaders {
-		return fmt.Errorf("signaling: readers of the UDP port must be 0 (automatic) to %d", maxReaders)
+	if n.Readers < 0 || n.Readers > MaxReaders {
+		return fmt.Errorf("signaling: readers of the UDP port must be 0 (automatic) to %d", MaxReaders)
 	}
 	return nil
 }

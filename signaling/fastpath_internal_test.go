@@ -262,10 +262,10 @@ func TestReadersPerPort(t *testing.T) {
 	if got, want := (&Network{}).readersPerPort(), max(1, min(runtime.GOMAXPROCS(0)/2, 8)); got != want {
 		t.Errorf("default %d readers, want %d", got, want)
 	}
-	if err := (&Params{Network: Network{Readers: maxReaders}}).validate(); err != nil {
-		t.Errorf("Readers %d refused: %v", maxReaders, err)
+	if err := (&Params{Network: Network{Readers: MaxReaders}}).validate(); err != nil {
+		t.Errorf("Readers %d refused: %v", MaxReaders, err)
 	}
-	for _, n := range []int{-1, maxReaders + 1} {
+	for _, n := range []int{-1, MaxReaders + 1} {
 		p := Params{Network: Network{Readers: n}}
 		if err := p.validate(); err == nil {
 			t.Errorf("Readers %d accepted", n)

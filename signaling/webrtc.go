@@ -121,8 +121,9 @@ func (m *media) openUDP(n Network, listenIP net.IP, log *slog.Logger) error {
 
 // readersPerPort is how many sockets (and readers) share each address of the UDP port: one per
 // core the program may use, at most 8.
-// maxReaders bounds Network.Readers: more sockets than cores only add wake-ups.
-const maxReaders = 64
+// MaxReaders bounds Network.Readers (and CAREWAY_WEBRTC_READERS): more sockets than cores only
+// add wake-ups.
+const MaxReaders = 64
 
 // readersPerPort is how many sockets share the UDP port (Network.Readers).
 func (n *Network) readersPerPort() int {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"careway/models"
+	"careway/signaling"
 )
 
 // Config is Careway's configuration, read once from the environment and validated.
@@ -96,7 +97,7 @@ var settings = []setting{
 	{"CAREWAY_NOTIFY_WEBHOOK_URL", "", "if set, every notification (booking confirmations, changes, reminders) is also POSTed here as JSON; unset: logged (ids only)", "", func(c *Config, v string) error { c.NotifyWebhookURL = v; return nil }},
 	{"CAREWAY_NOTIFY_WEBHOOK_TIMEOUT", "5s", "time a notification webhook call may take", "", func(c *Config, v string) error { return parseDuration(&c.NotifyWebhookTimeout, v) }},
 	{"CAREWAY_WEBRTC_UDP_PORT", "50000", "the one UDP port every call's media uses (ICE UDP mux); 0 picks a free port", "", func(c *Config, v string) error { return parseInt(&c.WebRTCUDPPort, v, 0, 65535) }},
-	{"CAREWAY_WEBRTC_READERS", "0", "sockets (each with a reader) sharing the UDP port; 0: one per two cores, at least 1", "", func(c *Config, v string) error { return parseInt(&c.WebRTCReaders, v, 0, 64) }},
+	{"CAREWAY_WEBRTC_READERS", "0", "sockets (each with a reader) sharing the UDP port; 0: one per two cores, at least 1", "", func(c *Config, v string) error { return parseInt(&c.WebRTCReaders, v, 0, signaling.MaxReaders) }},
 	{"CAREWAY_WEBRTC_TCP_PORT", "50000", "ICE-over-TCP port for networks that block UDP; 0 turns it off", "", func(c *Config, v string) error { return parseInt(&c.WebRTCTCPPort, v, 0, 65535) }},
 	{"CAREWAY_WEBRTC_LISTEN_IP", "", "address the media ports bind to; unset: every interface", "", func(c *Config, v string) error { return parseIPs(&c.WebRTCListenIP, v) }},
 	{"CAREWAY_WEBRTC_PUBLIC_IP", "", "comma-separated public addresses announced to clients when the server is behind 1:1 NAT", "", func(c *Config, v string) error { return parsePublicIPs(&c.WebRTCPublicIP, v) }},
