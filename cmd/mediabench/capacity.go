@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"careway/signaling"
 )
 
 // capacityConfig is what the capacity command varies.
@@ -221,13 +219,11 @@ func runStep(ctx context.Context, cfg capacityConfig, target string, calls, run 
 	if cs.server != nil {
 		debug = cs.server.debug
 	}
-	var mallocs0 uint64
-	var delay0 signaling.ForwardDelay
-	var delayErr error
+	var start serverCounters
+	var startErr error
 	var profiled chan error
 	if debug != "" {
-		mallocs0, _ = serverMallocs(debug)
-		delay0, delayErr = serverForwardDelay(debug)
+		start, startErr = readServerCounters(debug)
 		if cfg.profileDir != "" {
 			allocs := filepath.Join(cfg.profileDir, fmt.Sprintf("allocs-%s-%d-run%d", fileSafe(target), calls, run))
 			_ = saveURL("http://"+debug+"/debug/pprof/allocs?gc=1", allocs+"-start.pprof")
@@ -243,12 +239,12 @@ func runStep(ctx context.Context, cfg capacityConfig, target string, calls, run 
 	win.end.Store(clk.now())
 	b, err := takeSnapshot(pid)
 	if debug != "" {
-		if m, err := serverMallocs(debug); err == nil && mallocs0 > 0 {
-			r.mallocs = m - mallocs0
-		}
-		if d, err := serverForwardDelay(debug); err == nil && delayErr == nil {
-			d = d.Since(delay0)
-			r.inServer, r.srvP50, r.srvP99 = true, d.Quantile(0.5), d.Quantile(0.99)
+		if end, err := readServerCounters(debug); err == nil && startErr == nil {
+			r.mallocs = end.Memstats.Mallocs - start.Memstats.Mallocs
+			if end.Delay != nil && start.Delay != nil {
+				d := end.Delay.Since(*start.Delay)
+				r.inServer, r.srvP50, r.srvP99 = true, d.Quantile(0.5), d.Quantile(0.99)
+			}
 		}
 	}
 	if profiled != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -149,19 +148,13 @@ func idleRun(ctx context.Context, sockets, perCall int, limit time.Duration, pro
 // serverRuntime reads heap and stack use from the server's expvar page and its goroutine count
 // from pprof.
 func serverRuntime(debug string) (heapInuse, stacks uint64, goroutines int, err error) {
-	resp, err := http.Get("http://" + debug + "/debug/vars")
-	if err != nil {
-		return 0, 0, 0, err
-	}
 	var v struct {
 		Memstats struct{ HeapInuse, StackInuse uint64 } `json:"memstats"`
 	}
-	err = json.NewDecoder(resp.Body).Decode(&v)
-	resp.Body.Close()
-	if err != nil {
+	if err := serverVars(debug, &v); err != nil {
 		return 0, 0, 0, err
 	}
-	resp, err = http.Get("http://" + debug + "/debug/pprof/goroutine?debug=1")
+	resp, err := http.Get("http://" + debug + "/debug/pprof/goroutine?debug=1")
 	if err != nil {
 		return 0, 0, 0, err
 	}

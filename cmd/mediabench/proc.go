@@ -223,41 +223,28 @@ func exitOnStdinEOF() {
 	}()
 }
 
-// serverForwardDelay reads the SFU's forwarding-delay histogram from its expvar page (absent
-// from an older build: an error).
-func serverForwardDelay(debug string) (signaling.ForwardDelay, error) {
-	var v struct {
-		D *signaling.ForwardDelay `json:"forwardDelay"`
-	}
+// serverVars decodes the server's expvar page at debug into v.
+func serverVars(debug string, v any) error {
 	resp, err := http.Get("http://" + debug + "/debug/vars")
 	if err != nil {
-		return signaling.ForwardDelay{}, err
+		return err
 	}
 	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
-		return signaling.ForwardDelay{}, err
-	}
-	if v.D == nil {
-		return signaling.ForwardDelay{}, errors.New("the server keeps no forwarding-delay histogram")
-	}
-	return *v.D, nil
+	return json.NewDecoder(resp.Body).Decode(v)
 }
 
-// serverMallocs returns the number of heap allocations the server has made, from its expvar
-// page at debug.
-func serverMallocs(debug string) (uint64, error) {
-	resp, err := http.Get("http://" + debug + "/debug/vars")
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var v struct {
-		Memstats struct{ Mallocs uint64 } `json:"memstats"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
-		return 0, err
-	}
-	return v.Memstats.Mallocs, nil
+// serverCounters is what the capacity command reads from the SFU at each end of its window.
+type serverCounters struct {
+	Memstats struct{ Mallocs uint64 } `json:"memstats"` // heap allocations so far
+	// The forwarding-delay histogram; nil from a build that keeps none (an older sfu@PATH).
+	Delay *signaling.ForwardDelay `json:"forwardDelay"`
+}
+
+// readServerCounters reads them in one request, so both ends of the window are one instant each.
+func readServerCounters(debug string) (serverCounters, error) {
+	var c serverCounters
+	err := serverVars(debug, &c)
+	return c, err
 }
 
 // saveProfile fetches a CPU profile of the next d from the server's pprof at debug into path.
