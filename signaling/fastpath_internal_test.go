@@ -109,8 +109,13 @@ func newFastRigWith(t *testing.T, profile srtp.ProtectionProfile, serverInKey []
 // sealed returns the publisher's packet number i, encrypted as the publisher would.
 func (r *fastRig) sealed(t *testing.T, i int) []byte {
 	t.Helper()
-	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 100, SequenceNumber: uint16(i), Timestamp: uint32(i) * 3000, SSRC: 1111},
-		Payload: bytes.Repeat([]byte{byte(i)}, 1100)}
+	return r.seal(t, &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 100, SequenceNumber: uint16(i), Timestamp: uint32(i) * 3000, SSRC: 1111},
+		Payload: bytes.Repeat([]byte{byte(i)}, 1100)})
+}
+
+// seal encrypts pkt as the publisher would.
+func (r *fastRig) seal(t *testing.T, pkt *rtp.Packet) []byte {
+	t.Helper()
 	plain, err := pkt.Marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -177,15 +182,7 @@ func (r *fastRig) forwardsOne(t *testing.T) {
 		t.Fatalf("stats counted %d packets", r.pub.stats.packets.Load())
 	}
 	// A packet longer than maxPacket is taken and dropped, not sent on.
-	big := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 100, SequenceNumber: 2, SSRC: 1111}, Payload: make([]byte, maxPacket)}
-	plainBig, err := big.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealedBig, err := r.pubCtx.EncryptRTP(nil, plainBig, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sealedBig := r.seal(t, &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 100, SequenceNumber: 2, SSRC: 1111}, Payload: make([]byte, maxPacket)})
 	if !r.from.onRTP(r.sock, sealedBig) {
 		t.Fatal("an oversized packet of a published track was handed to pion")
 	}
