@@ -304,9 +304,10 @@ func (p *sfuPart) describe() string {
 }
 
 // transceivers describes each of the client's transceivers: kind, direction, the SSRC its
-// receiver expects, and for a receiving one whether RTP can be read from it within 500 ms (it
-// was never announced, so nobody else reads it): that tells a server that never sent a track
-// from a client that never announced what it received.
+// receiver expects, and for a receiving one whether RTP can be read from it within 500 ms. For
+// a track pion never announced nobody else reads it, so this tells a server that never sent it
+// from a client that never announced what it received; for an announced one it takes a packet
+// from the tally's reader, which no longer matters once the step has failed.
 func (p *sfuPart) transceivers() string {
 	var b strings.Builder
 	for _, tr := range p.pc.GetTransceivers() {
