@@ -215,6 +215,7 @@ type fastTable struct {
 
 	pionPackets atomic.Uint64 // RTP packets forwarded after pion's pipeline (slow path)
 	pionDropped atomic.Uint64 // packets for pion (ICE, DTLS, RTCP) dropped because its queue was full
+	rejected    atomic.Uint64 // RTP packets of published tracks that failed to decrypt (forged, replayed, or keys or index wrong)
 }
 
 func newFastTable() *fastTable {
@@ -357,7 +358,10 @@ func selectedUDP(pc *webrtc.PeerConnection) (netip.AddrPort, *webrtc.ICECandidat
 	return netip.AddrPortFrom(ip.Unmap(), pair.Remote.Port), pair.Local, nil
 }
 
-// addPub starts taking t's packets from pion: from now on they arrive here.
+// addPub starts taking t's packets from pion: from now on they arrive here. If pion has passed
+// some on already, decryption carries on from the last of them (a peer that comes back to the
+// UDP mux late in a call is many wraps of the sequence number on); a track that has only just
+// started may still have packets in pion's queue, which openFirst allows for.
 func (fp *fastPeer) addPub(t *pubTrack) {
 	fp.inMu.Lock()
 	defer fp.inMu.Unlock()
@@ -366,6 +370,10 @@ func (fp *fastPeer) addPub(t *pubTrack) {
 		if p == t {
 			return
 		}
+	}
+	if t.stats.packets.Load() > 0 {
+		ext := t.stats.highest.Load()
+		fp.in.resume(t.ssrc, uint32(ext>>16), uint16(ext))
 	}
 	pubs := append(append(make([]*pubTrack, 0, len(old)+1), old...), t)
 	fp.pubs.Store(&pubs)
@@ -402,6 +410,7 @@ func (fp *fastPeer) onRTP(s *fastSocket, pkt []byte) bool {
 	plain, err := fp.in.open(pkt, s.plain[:])
 	fp.inMu.Unlock()
 	if err != nil {
+		fp.table.rejected.Add(1)
 		// A replay or a forged packet is dropped, as pion would. Until one packet has decrypted,
 		// failures mean the keys are wrong (a replay needs an accepted packet first).
 		if !fp.good.Load() && fp.bad.Add(1) == failLimit {

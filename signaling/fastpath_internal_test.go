@@ -37,6 +37,7 @@ type fastRig struct {
 	subConn   *net.UDPConn // the subscriber's socket
 	pubCtx    *srtp.Context
 	subCtx    *srtp.Context
+	cipher    func(key []byte) rtpCipher // a server-side cipher of the rig's profile
 }
 
 var (
@@ -79,7 +80,7 @@ func newFastRigWith(t *testing.T, profile srtp.ProtectionProfile, serverInKey []
 		}
 		return c
 	}
-	r := &fastRig{table: newFastTable(), pubConn: listen(), subConn: listen(), pubCtx: ctx(keyA), subCtx: ctx(keyB)}
+	r := &fastRig{table: newFastTable(), pubConn: listen(), subConn: listen(), pubCtx: ctx(keyA), subCtx: ctx(keyB), cipher: server}
 	sock, err := newFastSocket(listen(), r.table)
 	if err != nil {
 		t.Fatal(err)
@@ -158,23 +159,7 @@ func (r *fastRig) forwardsOne(t *testing.T) {
 	if !r.from.onRTP(r.sock, r.sealed(t, 1)) {
 		t.Fatal("onRTP handed a published track's packet to pion")
 	}
-	if sent, err := r.sock.batch.flush(); sent != 1 || err != nil {
-		t.Fatalf("the reader's batch sent %d packets (%v), want the one", sent, err)
-	}
-	buf := make([]byte, 1500)
-	_ = r.subConn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	n, err := r.subConn.Read(buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain, err := r.subCtx.DecryptRTP(nil, buf[:n], nil)
-	if err != nil {
-		t.Fatalf("subscriber cannot decrypt: %v", err)
-	}
-	var got rtp.Packet
-	if err := got.Unmarshal(plain); err != nil {
-		t.Fatal(err)
-	}
+	got := r.received(t)
 	if got.SSRC != 2222 || got.PayloadType != 96 || got.SequenceNumber != 1 || got.Timestamp != 3000 || len(got.Payload) != 1100 || got.Payload[0] != 1 {
 		t.Fatalf("subscriber got %v, want SSRC 2222, PT 96, seq 1, ts 3000, 1100 bytes of 1", got.Header)
 	}
@@ -197,6 +182,79 @@ func (r *fastRig) forwardsOne(t *testing.T) {
 	}
 }
 
+// received flushes the reader's batch, which must hold one packet, and returns that packet as
+// the subscriber decrypts it.
+func (r *fastRig) received(t *testing.T) rtp.Packet {
+	t.Helper()
+	if sent, err := r.sock.batch.flush(); sent != 1 || err != nil {
+		t.Fatalf("the reader's batch sent %d packets (%v), want one", sent, err)
+	}
+	buf := make([]byte, 1500)
+	_ = r.subConn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := r.subConn.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := r.subCtx.DecryptRTP(nil, buf[:n], nil)
+	if err != nil {
+		t.Fatalf("subscriber cannot decrypt: %v", err)
+	}
+	var got rtp.Packet
+	if err := got.Unmarshal(plain); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// The fast path takes a track over from pion, which decrypted its first packets, for either
+// profile:
+//   - at set-up, when the sequence number wrapped among the packets pion took (seen as one
+//     participant in some thousands never receiving a track: every packet failed to decrypt);
+//   - when a peer comes back from pion late in a call, many wraps on, in both directions: the
+//     publisher's counter is taken from what the track received, the subscriber's from what
+//     was sent to it.
+func TestFastPathTakesOverFromPion(t *testing.T) {
+	for _, profile := range []srtp.ProtectionProfile{srtp.ProtectionProfileAeadAes128Gcm, srtp.ProtectionProfileAes128CmHmacSha1_80} {
+		t.Run(profile.String(), func(t *testing.T) {
+			r := newFastRigWith(t, profile, keyA)
+			for i := 65530; i < 65536+3; i++ {
+				r.sealed(t, i) // decrypted by pion, never seen by the fast path
+			}
+			for i := 65536 + 3; i < 65536+10; i++ {
+				if !r.from.onRTP(r.sock, r.sealed(t, i)) {
+					t.Fatal("onRTP handed a published track's packet to pion")
+				}
+				if got := r.received(t); got.SequenceNumber != uint16(i) {
+					t.Fatalf("subscriber got sequence number %d, want %d", got.SequenceNumber, uint16(i))
+				}
+			}
+
+			// The publisher comes back to the mux with a fresh context, its track two wraps on
+			// (counted by the track's statistics); the subscriber too, two wraps after its first
+			// packet.
+			r = newFastRigWith(t, profile, keyA)
+			r.from.removePub(r.pub)
+			r.from.in, r.sub.out = r.cipher(keyA), r.cipher(keyB)
+			r.pubCtx.SetROC(1111, 2)
+			r.subCtx.SetROC(2222, 2)
+			st := &r.pub.stats // as pion's path left them: 2<<16 | 100 the highest so far
+			st.started, st.baseSeq, st.highestSeq = true, 50, 2<<16|100
+			st.highest.Store(st.highestSeq)
+			st.packets.Store(st.highestSeq - st.baseSeq + 1)
+			d := (*r.pub.subs.Load())[0]
+			d.sentFirst, d.firstSeq = true, 60
+			r.from.addPub(r.pub)
+			d.resumeOn(r.sub)
+			for i := 101; i < 110; i++ {
+				r.from.onRTP(r.sock, r.sealed(t, i))
+				if got := r.received(t); got.SequenceNumber != uint16(i) {
+					t.Fatalf("subscriber got sequence number %d, want %d", got.SequenceNumber, i)
+				}
+			}
+		})
+	}
+}
+
 // A peer whose packets never decrypt (keys taken wrongly) goes back to pion after failLimit
 // packets, once; after one good packet, failures are replays or forgeries and change nothing.
 func TestFastPathGivesUpOnKeysThatNeverDecrypt(t *testing.T) {
@@ -208,6 +266,9 @@ func TestFastPathGivesUpOnKeysThatNeverDecrypt(t *testing.T) {
 	}
 	if fails != 1 || r.table.get(r.from.addr) != nil {
 		t.Fatalf("onFail called %d times, peer still in table: %v; want once, removed", fails, r.table.get(r.from.addr) != nil)
+	}
+	if got := r.table.rejected.Load(); got != failLimit+5 {
+		t.Fatalf("%d packets counted as rejected, want %d", got, failLimit+5)
 	}
 
 	r = newFastRig(t, keyA)

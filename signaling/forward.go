@@ -286,6 +286,10 @@ type downTrack struct {
 	ready  atomic.Bool   // the subscriber has answered an offer with this track in it
 	queue  *sendQueue
 	closed atomic.Bool
+	// The publisher's extended sequence number when the first packet went to the subscriber,
+	// where the subscriber's SRTP counter for the track starts; both under the publisher's fwdMu.
+	sentFirst bool
+	firstSeq  uint64
 	// From the subscriber's receiver reports about this track.
 	fractionLost atomic.Uint32 // RTCP fraction lost (0-255) of the latest report
 	rtt          atomic.Int64  // nanoseconds, 0 until measured
@@ -308,10 +312,37 @@ func (d *downTrack) send(pkt []byte, via *fastSocket) {
 		return
 	}
 	if fp := d.sub.fast.Load(); fp != nil {
+		d.noteSent()
 		fp.sendRTP(pkt, d.ssrc, uint8(d.pt.Load()), via)
 	} else if d.sub.viaPion.Load() {
+		d.noteSent()
 		d.queue.push(d, pkt)
 	}
+}
+
+// noteSent records where the subscriber's stream began. Called under the publisher's fwdMu,
+// just after the packet's arrival was counted, so that the highest sequence number is this
+// packet's (or, for a late one, a few ahead in the same cycle or the next).
+func (d *downTrack) noteSent() {
+	if !d.sentFirst {
+		d.sentFirst, d.firstSeq = true, d.pub.stats.highestSeq
+	}
+}
+
+// resumeOn hands fp, about to take over sending the track from pion, the subscriber's SRTP
+// counter: the number of wraps of the sequence number since the first packet the subscriber
+// got, which is where its own context is. Without it the fast path would start at counter 0
+// and, after a wrap, everything it sent would fail to decrypt.
+func (d *downTrack) resumeOn(fp *fastPeer) {
+	d.pub.fwdMu.Lock()
+	sent, first, last := d.sentFirst, d.firstSeq, d.pub.stats.highestSeq
+	d.pub.fwdMu.Unlock()
+	if !sent {
+		return
+	}
+	fp.outMu.Lock()
+	fp.out.resume(d.ssrc, uint32(last>>16-first>>16), uint16(last))
+	fp.outMu.Unlock()
 }
 
 // readRTCP reads the subscriber's RTCP for this track until the sender stops: keyframe requests

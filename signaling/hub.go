@@ -286,3 +286,9 @@ func (h *Hub) ForwardDelay() ForwardDelay { return h.media.fast.forwardDelay() }
 // UDP port's readers dropped because pion's queue was full: all are sent again if lost, but a
 // count that grows means pion's one reader cannot keep up.
 func (h *Hub) ControlPacketsDropped() uint64 { return h.media.fast.pionDropped.Load() }
+
+// RejectedPackets counts the RTP packets of published tracks that the fast path dropped because
+// they did not decrypt: forgeries and replays, but also a stream whose packet index the server
+// has wrong. A count that keeps growing while nobody attacks the port means some participant is
+// losing a track.
+func (h *Hub) RejectedPackets() uint64 { return h.media.fast.rejected.Load() }

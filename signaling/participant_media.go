@@ -241,6 +241,9 @@ func (p *participant) route() {
 		for _, t := range pubs {
 			fp.addPub(t)
 		}
+		for _, d := range p.downs {
+			d.resumeOn(fp)
+		}
 		p.viaPion.Store(false)
 		p.fast.Store(fp)
 		p.requestKeyframes()

@@ -29,6 +29,10 @@ type rtpCipher interface {
 	// seal encrypts a plain RTP packet into dst (whose capacity must hold it plus
 	// srtpOverhead) and returns the SRTP packet.
 	seal(dst, pkt []byte) ([]byte, error)
+	// resume carries on ssrc's stream from the packet with rollover counter roc and sequence
+	// number seq, which another context (pion's) handled before this one took the stream over:
+	// the following packets' counters are reckoned from it.
+	resume(ssrc, roc uint32, seq uint16)
 }
 
 // srtpOverhead is the most an SRTP packet adds to its RTP packet: GCM's 16-byte tag, or
@@ -73,7 +77,8 @@ type srtpGCM struct {
 // number (RFC 3711 section 3.3.1), and for a decrypting direction the replay window.
 type srtpStream struct {
 	ssrc    uint32
-	started bool
+	started bool // the counter is known: a packet was accepted or sent, or the stream resumed
+	settled bool // decrypting: a packet has authenticated with this context
 	roc     uint32
 	top     uint16
 	max     uint64                    // highest index accepted
@@ -175,8 +180,8 @@ func (g *srtpGCM) nonce(ssrc, roc uint32, seq uint16) []byte {
 	return iv[:]
 }
 
-// open decrypts pkt in place; scratch is not used.
-func (g *srtpGCM) open(pkt, _ []byte) ([]byte, error) {
+// open decrypts pkt in place (or into scratch while its stream is new: openFirst).
+func (g *srtpGCM) open(pkt, scratch []byte) ([]byte, error) {
 	h := rtpHeaderLen(pkt)
 	if h == 0 || len(pkt) < h+g.aead.Overhead() {
 		return nil, errSRTPShort
@@ -184,6 +189,9 @@ func (g *srtpGCM) open(pkt, _ []byte) ([]byte, error) {
 	ssrc := binary.BigEndian.Uint32(pkt[8:])
 	seq := binary.BigEndian.Uint16(pkt[2:])
 	s := g.stream(ssrc)
+	if !s.settled {
+		return g.openFirst(s, pkt, scratch, h, seq)
+	}
 	roc := s.guess(seq)
 	idx := uint64(roc)<<16 | uint64(seq)
 	if s.replayed(idx) {
@@ -196,6 +204,37 @@ func (g *srtpGCM) open(pkt, _ []byte) ([]byte, error) {
 	s.accept(roc, seq)
 	s.mark(idx)
 	return pkt[:h+len(plain)], nil
+}
+
+// openFirst decrypts a packet of a stream none of whose packets has authenticated here yet,
+// trying each counter firstCounters allows. It decrypts into scratch, since a failed attempt in
+// place would leave pkt zeroed for the next.
+func (g *srtpGCM) openFirst(s *srtpStream, pkt, scratch []byte, h int, seq uint16) ([]byte, error) {
+	err := errSRTPAuth
+	for _, roc := range s.firstCounters(seq) {
+		idx := uint64(roc)<<16 | uint64(seq)
+		if s.replayed(idx) {
+			err = errSRTPReplay
+			continue
+		}
+		plain, openErr := g.aead.Open(append(scratch[:0], pkt[:h]...), g.nonce(s.ssrc, roc, seq), pkt[h:], pkt[:h])
+		if openErr != nil {
+			continue
+		}
+		s.settled = true
+		s.accept(roc, seq)
+		s.mark(idx)
+		return plain, nil
+	}
+	return nil, err
+}
+
+// resume sets ssrc's counter and highest sequence number to another context's; the packet it
+// names counts as received.
+func (g *srtpGCM) resume(ssrc, roc uint32, seq uint16) {
+	s := g.stream(ssrc)
+	*s = srtpStream{ssrc: ssrc, started: true, roc: roc, top: seq, max: uint64(roc)<<16 | uint64(seq)}
+	s.mark(s.max)
 }
 
 // seal encrypts pkt into dst.
@@ -240,6 +279,17 @@ func (s *srtpStream) guess(seq uint16) uint32 {
 	return s.roc
 }
 
+// firstCounters are the counters a stream's packet may have before one has authenticated:
+// the guess, or the next. The packets of a track that pion decrypted before the fast path took
+// it over are a few (at set-up) or were counted (resume), but they can have crossed a wrap of
+// the sequence number that this context has not seen; the publisher's counter is then one
+// ahead, and without the second try every packet of the track would be dropped. A wrong
+// counter cannot authenticate, so trying two admits nothing that the right one would not.
+func (s *srtpStream) firstCounters(seq uint16) [2]uint32 {
+	roc := s.guess(seq)
+	return [2]uint32{roc, roc + 1}
+}
+
 // accept moves the highest sequence number (and counter) on after a packet with counter roc and
 // sequence number seq authenticated or was sent.
 func (s *srtpStream) accept(roc uint32, seq uint16) {
@@ -282,16 +332,59 @@ func (s *srtpStream) mark(idx uint64) {
 	s.seen[b/64] |= 1 << (b % 64)
 }
 
-// pionRTPCipher is pion/srtp's Context for the profiles srtpGCM does not do.
+// pionRTPCipher is pion/srtp's Context for the profiles srtpGCM does not do. Its streams keep
+// srtpGCM's bookkeeping only until a stream's first packet has authenticated (decrypting) or
+// its resumed counter is handed to pion (encrypting); pion's Context keeps the rest.
 type pionRTPCipher struct {
-	ctx *srtp.Context
-	hdr rtp.Header
+	ctx     *srtp.Context
+	hdr     rtp.Header
+	streams []srtpStream // settled: pion's Context has this stream's counter right
+}
+
+func (p *pionRTPCipher) stream(ssrc uint32) *srtpStream {
+	for i := range p.streams {
+		if p.streams[i].ssrc == ssrc {
+			return &p.streams[i]
+		}
+	}
+	p.streams = append(p.streams, srtpStream{ssrc: ssrc})
+	return &p.streams[len(p.streams)-1]
 }
 
 func (p *pionRTPCipher) open(pkt, scratch []byte) ([]byte, error) {
-	return p.ctx.DecryptRTP(scratch, pkt, &p.hdr)
+	if len(pkt) < 12 {
+		return nil, errSRTPShort
+	}
+	s := p.stream(binary.BigEndian.Uint32(pkt[8:]))
+	if s.settled {
+		return p.ctx.DecryptRTP(scratch, pkt, &p.hdr)
+	}
+	var err error
+	for _, roc := range s.firstCounters(binary.BigEndian.Uint16(pkt[2:])) {
+		p.ctx.SetROC(s.ssrc, roc) // pion decrypts into scratch: a failed try leaves pkt as it was
+		var plain []byte
+		if plain, err = p.ctx.DecryptRTP(scratch, pkt, &p.hdr); err == nil {
+			s.settled = true
+			return plain, nil
+		}
+	}
+	return nil, err
 }
 
 func (p *pionRTPCipher) seal(dst, pkt []byte) ([]byte, error) {
+	if len(pkt) < 12 {
+		return nil, errSRTPShort
+	}
+	if s := p.stream(binary.BigEndian.Uint32(pkt[8:])); !s.settled {
+		if s.started { // resumed: pion's Context starts the stream at its counter
+			p.ctx.SetROC(s.ssrc, s.guess(binary.BigEndian.Uint16(pkt[2:])))
+		}
+		s.settled = true
+	}
 	return p.ctx.EncryptRTP(dst[:0], pkt, &p.hdr)
+}
+
+// resume keeps the counter and sequence number for the stream's next packet.
+func (p *pionRTPCipher) resume(ssrc, roc uint32, seq uint16) {
+	*p.stream(ssrc) = srtpStream{ssrc: ssrc, started: true, roc: roc, top: seq}
 }

@@ -190,6 +190,103 @@ func TestSRTPGCMRefusesReplaysForgeriesAndShortPackets(t *testing.T) {
 	}
 }
 
+// TestSRTPStreamTakenOverMidway: the fast path takes a stream over from pion, which has
+// decrypted (or encrypted) its first packets. A wrap of the sequence number among those packets
+// is found by trying the next counter; a stream further on is resumed from the counter and
+// sequence number pion's packets reached; either way, for every profile, every packet after
+// the takeover still decrypts, and a counter two wraps off is refused rather than guessed.
+func TestSRTPStreamTakenOverMidway(t *testing.T) {
+	profiles := []struct {
+		profile         srtp.ProtectionProfile
+		keyLen, saltLen int
+	}{
+		{srtp.ProtectionProfileAeadAes128Gcm, 16, 12},
+		{srtp.ProtectionProfileAeadAes256Gcm, 32, 12},
+		{srtp.ProtectionProfileAes128CmHmacSha1_80, 16, 14},
+	}
+	const ssrc = 0xCAFE0002
+	for _, pr := range profiles {
+		t.Run(pr.profile.String(), func(t *testing.T) {
+			key, salt := randomBytes(t, pr.keyLen), randomBytes(t, pr.saltLen)
+			pionCtx := func(roc uint32) *srtp.Context {
+				c, err := srtp.CreateContext(key, salt, pr.profile)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if roc > 0 {
+					c.SetROC(ssrc, roc)
+				}
+				return c
+			}
+			ours := func() rtpCipher {
+				c, err := newRTPCipher(pr.profile, key, salt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c
+			}
+			// The publisher's stream: ext is counter<<16 | sequence number.
+			publisher := pionCtx(0)
+			sealAt := func(ext int) []byte {
+				b, err := publisher.EncryptRTP(nil, testRTP(t, ssrc, uint16(ext), 0, []byte(fmt.Sprint("packet ", ext))), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return b
+			}
+			opens := func(in rtpCipher, ext int, b []byte) error {
+				got, err := in.open(append([]byte(nil), b...), make([]byte, 1500))
+				if err == nil && !bytes.Equal(got, testRTP(t, ssrc, uint16(ext), 0, []byte(fmt.Sprint("packet ", ext)))) {
+					return fmt.Errorf("packet %#x decrypted to something else", ext)
+				}
+				return err
+			}
+
+			// pion took 65530..65535 and 0..2; the fast path starts at 3, one wrap on.
+			for ext := 65530; ext < 65536+3; ext++ {
+				sealAt(ext)
+			}
+			in := ours()
+			for ext := 65536 + 3; ext < 65536+40; ext++ {
+				if err := opens(in, ext, sealAt(ext)); err != nil {
+					t.Fatalf("packet %#x after a wrap the fast path did not see: %v", ext, err)
+				}
+			}
+
+			// Two wraps on: a fresh context refuses the packet; one resumed from pion's last
+			// packet (one wrap back, high in the sequence space) takes it and those after.
+			publisher = pionCtx(2)
+			if err := opens(ours(), 2<<16|7, sealAt(2<<16|7)); err == nil {
+				t.Fatal("a fresh context took a packet two wraps on")
+			}
+			in = ours()
+			in.resume(ssrc, 1, 65533)
+			for ext := 2<<16 | 8; ext < 2<<16|40; ext++ {
+				if err := opens(in, ext, sealAt(ext)); err != nil {
+					t.Fatalf("packet %#x after resuming at 0x1fffd: %v", ext, err)
+				}
+			}
+
+			// Encrypting: resumed at counter 3, sequence 65534, the fast path seals what a
+			// subscriber whose own context is at counter 3 decrypts, across the next wrap.
+			out := ours()
+			out.resume(ssrc, 3, 65534)
+			subscriber := pionCtx(3)
+			for ext := 3<<16 | 65535; ext < 4<<16|20; ext++ {
+				plain := testRTP(t, ssrc, uint16(ext), 0, []byte("to the subscriber"))
+				sealed, err := out.seal(make([]byte, 0, 1500), plain)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := subscriber.DecryptRTP(nil, sealed, nil)
+				if err != nil || !bytes.Equal(got, plain) {
+					t.Fatalf("subscriber at counter 3 decrypting packet %#x: %v", ext, err)
+				}
+			}
+		})
+	}
+}
+
 // TestSRTPRolloverGuess: RFC 3711 appendix A's estimate at each edge of the half-space rule.
 func TestSRTPRolloverGuess(t *testing.T) {
 	for _, c := range []struct {

@@ -72,6 +72,9 @@ func TestConsole(t *testing.T) {
 	if c == nil || string(c[1]) == "0" {
 		t.Fatalf("no forwarding delays counted; metrics:\n%s", grepLines(body, "careway_media_forward_delay"))
 	}
+	if !regexp.MustCompile(`(?m)^careway_media_rejected_packets_total \d+$`).Match(body) {
+		t.Fatalf("no count of RTP that did not decrypt; metrics:\n%s", grepLines(body, "careway_media"))
+	}
 }
 
 // grepLines returns the lines of b that contain s.

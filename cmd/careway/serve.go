@@ -307,6 +307,10 @@ func mediaMetrics(reg *prometheus.Registry, hub *signaling.Hub) *prometheus.Regi
 		Name: "careway_media_control_packets_dropped_total",
 		Help: "ICE, DTLS and RTCP packets dropped on the shared UDP port because pion's queue was full.",
 	}, func() float64 { return float64(hub.ControlPacketsDropped()) }))
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "careway_media_rejected_packets_total",
+		Help: "RTP packets of published tracks dropped because they did not decrypt (forged, replayed, or a packet index the server has wrong).",
+	}, func() float64 { return float64(hub.RejectedPackets()) }))
 	reg.MustRegister(forwardDelayMetric{hub: hub, desc: prometheus.NewDesc("careway_media_forward_delay_seconds",
 		"Time each RTP packet forwarded by the fast path spent in the server, from the kernel's receive stamp to its send.", nil, nil)})
 	return reg

@@ -50,7 +50,8 @@ type stepResult struct {
 	mallocs           uint64 // server heap allocations in the window (SFU only)
 	inServer          bool   // the server measured its own forwarding delay (SFU only):
 	srvP50, srvP99    time.Duration
-	offers            int64 // offers the clients received in the window (SFU only)
+	rejected          *uint64 // RTP the server could not decrypt, since it started (nil: an older build)
+	offers            int64   // offers the clients received in the window (SFU only)
 	saturated, failed bool
 	err               error
 }
@@ -197,6 +198,11 @@ func runStep(ctx context.Context, cfg capacityConfig, target string, calls, run 
 					fmt.Fprintf(cfg.log, "  not receiving: participant %d: %s\n", i, d.describe())
 				}
 			}
+			if cs.server != nil {
+				if c, err := readServerCounters(cs.server.debug); err == nil && c.Rejected != nil {
+					fmt.Fprintf(cfg.log, "  the server dropped %d RTP packets that did not decrypt\n", *c.Rejected)
+				}
+			}
 			return r
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -245,6 +251,7 @@ func runStep(ctx context.Context, cfg capacityConfig, target string, calls, run 
 				d := end.Delay.Since(*start.Delay)
 				r.inServer, r.srvP50, r.srvP99 = true, d.Quantile(0.5), d.Quantile(0.99)
 			}
+			r.rejected = end.Rejected
 		}
 	}
 	if profiled != nil {
@@ -304,10 +311,14 @@ func (r stepResult) String() string {
 }
 
 func (r stepResult) inServerString() string {
-	if !r.inServer {
-		return ""
+	var b strings.Builder
+	if r.inServer {
+		fmt.Fprintf(&b, " in-server delay p50<=%.3fms p99<=%.3fms", ms(r.srvP50), ms(r.srvP99))
 	}
-	return fmt.Sprintf(" in-server delay p50<=%.3fms p99<=%.3fms", ms(r.srvP50), ms(r.srvP99))
+	if r.rejected != nil {
+		fmt.Fprintf(&b, " rejected=%d", *r.rejected)
+	}
+	return b.String()
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

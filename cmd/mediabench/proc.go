@@ -238,6 +238,8 @@ type serverCounters struct {
 	Memstats struct{ Mallocs uint64 } `json:"memstats"` // heap allocations so far
 	// The forwarding-delay histogram; nil from a build that keeps none (an older sfu@PATH).
 	Delay *signaling.ForwardDelay `json:"forwardDelay"`
+	// RTP packets of published tracks that did not decrypt (nil from a build that counts none).
+	Rejected *uint64 `json:"rejected"`
 }
 
 // readServerCounters reads them in one request, so both ends of the window are one instant each.

@@ -46,6 +46,7 @@ func serveSFU(addr string, udpPort, readers int) error {
 	defer hub.Close()
 	// The hub's own histogram of each packet's time in the server (kernel receive stamp to send).
 	expvar.Publish("forwardDelay", expvar.Func(func() any { return hub.ForwardDelay() }))
+	expvar.Publish("rejected", expvar.Func(func() any { return hub.RejectedPackets() }))
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	app.Get("/ws", func(c *fiber.Ctx) error {
 		if !websocket.IsWebSocketUpgrade(c) {
