@@ -284,7 +284,6 @@ type downTrack struct {
 	ssrc   uint32        // the SSRC this track is sent with
 	pt     atomic.Uint32 // the payload type the subscriber agreed for it
 	ready  atomic.Bool   // the subscriber has answered an offer with this track in it
-	queue  *sendQueue
 	closed atomic.Bool
 	// The publisher's extended sequence number when the first packet went to the subscriber,
 	// where the subscriber's SRTP counter for the track starts; both under the publisher's fwdMu.
@@ -314,9 +313,9 @@ func (d *downTrack) send(pkt []byte, via *fastSocket) {
 	if fp := d.sub.fast.Load(); fp != nil {
 		d.noteSent()
 		fp.sendRTP(pkt, d.ssrc, uint8(d.pt.Load()), via)
-	} else if d.sub.viaPion.Load() {
+	} else if q := d.sub.queue.Load(); q != nil && d.sub.viaPion.Load() {
 		d.noteSent()
-		d.queue.push(d, pkt)
+		q.push(d, pkt)
 	}
 }
 

@@ -50,7 +50,7 @@ type participant struct {
 	pcMu sync.Mutex
 	pc   *webrtc.PeerConnection
 
-	queue    atomic.Pointer[sendQueue]
+	queue    atomic.Pointer[sendQueue]    // media through pion; made when it is first needed (usePion)
 	downList atomic.Pointer[[]*downTrack] // a copy of downs for the quality ticker
 
 	// How media reaches this participant (set by route): by the fast path, through pion

@@ -46,7 +46,6 @@ func (p *participant) startMedia() {
 			return
 		}
 	}
-	p.queue.Store(newSendQueue(h.p.Limits.MediaQueue))
 	p.api = api
 	p.pcMu.Lock()
 	p.pc = pc
@@ -122,7 +121,7 @@ func (p *participant) addDown(pc *webrtc.PeerConnection, t *pubTrack) bool {
 		p.log.Warn("add track", "err", err)
 		return false
 	}
-	d := &downTrack{pub: t, sub: p, track: track, sender: sender, queue: p.queue.Load()}
+	d := &downTrack{pub: t, sub: p, track: track, sender: sender}
 	if enc := d.sender.GetParameters().Encodings; len(enc) > 0 {
 		d.ssrc = uint32(enc[0].SSRC)
 	}
@@ -227,7 +226,7 @@ func (p *participant) route() {
 		p.log.Info("media left the UDP mux; forwarding through pion")
 		fp.disarm()
 		p.fast.Store(nil)
-		p.viaPion.Store(true)
+		p.usePion()
 		p.requestKeyframes()
 		return
 	}
@@ -250,9 +249,19 @@ func (p *participant) route() {
 		return
 	}
 	p.log.Debug("media through pion", "why", err)
-	if !p.viaPion.Swap(true) {
+	if p.usePion() {
 		p.requestKeyframes()
 	}
+}
+
+// usePion sends the media for p through pion from now on, and reports whether it went another
+// way before. The send queue this needs is made here, on first use: about 190 KB that a
+// participant on the fast path (nearly all of them) never touches.
+func (p *participant) usePion() bool {
+	if p.queue.Load() == nil {
+		p.queue.Store(newSendQueue(p.room.hub.p.Limits.MediaQueue))
+	}
+	return !p.viaPion.Swap(true)
 }
 
 // requestKeyframes asks the publisher of every track sent to p for a keyframe, so that p's
