@@ -29,6 +29,11 @@ func decode(c *fiber.Ctx, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return fieldError("", "a JSON body is required")
 	}
+	return decodeJSON(body, v)
+}
+
+// decodeJSON is decode's reading of one JSON value, for a body or a part of one.
+func decodeJSON(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -37,21 +42,29 @@ func decode(c *fiber.Ctx, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return fieldError("", "the body must hold one JSON value and nothing after it")
 	}
-	return nil
+	return badTime(reflect.ValueOf(v), "")
 }
 
-// jsonPath is the field path of an encoding/json error as the caller wrote it: encoding/json
-// puts the Go name of an embedded struct in the path ("Adjustments.stepFree"), and every JSON
-// name of the API is camelCase, so segments that start with a capital letter are left out.
+// jsonPath is the field path of an encoding/json error as the caller wrote it, in the API's
+// own form (`observations[3].value`): encoding/json may put the Go name of an embedded struct in
+// the path ("Adjustments.stepFree"), and every JSON name of the API is camelCase, so segments
+// that start with a capital letter are left out; an element of an array, which it writes as a
+// segment of digits ("answers.0"), is written as an index.
 func jsonPath(field string) string {
-	parts := strings.Split(field, ".")
-	kept := parts[:0]
-	for _, p := range parts {
-		if p != "" && !unicode.IsUpper(rune(p[0])) {
-			kept = append(kept, p)
+	var b strings.Builder
+	for _, p := range strings.Split(field, ".") {
+		switch {
+		case p == "" || unicode.IsUpper(rune(p[0])):
+		case strings.Trim(p, "0123456789") == "":
+			b.WriteString("[" + p + "]")
+		default:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(p)
 		}
 	}
-	return strings.Join(kept, ".")
+	return b.String()
 }
 
 // jsonError turns an encoding/json error into a caller-safe EINVALID error naming the field.
@@ -112,35 +125,95 @@ func fieldError(field, message string) error {
 
 // jsonTime is a time in a request body. Unlike time.Time it reports a value of the wrong kind
 // ({"$ne": null}, a number, a date in another format) as an error that names its field.
-type jsonTime struct{ time.Time }
+//
+// UnmarshalJSON cannot report that itself: since Go 1.27, encoding/json returns an error from a
+// type's own UnmarshalJSON without the path of the field it was in. So it notes what was wrong
+// and decode, once the body is read, finds the time (badTime) and names it.
+type jsonTime struct {
+	time.Time
+	bad string // what the value was instead of an RFC 3339 string; "" when it was one (or null)
+}
 
-var timeType = reflect.TypeOf(time.Time{})
-
-// UnmarshalJSON accepts only an RFC 3339 string.
+// UnmarshalJSON accepts only an RFC 3339 string (or null: absent); anything else is noted in bad.
 func (t *jsonTime) UnmarshalJSON(b []byte) error {
+	t.bad = ""
 	if len(b) == 0 || b[0] != '"' {
-		kind := "a number"
-		switch b[0] {
-		case '{':
-			kind = "an object"
-		case '[':
-			kind = "an array"
-		case 't', 'f':
-			kind = "true or false"
-		case 'n':
-			return nil // null: absent
+		t.bad = "a number"
+		switch {
+		case len(b) == 0:
+			t.bad = "nothing"
+		case b[0] == '{':
+			t.bad = "an object"
+		case b[0] == '[':
+			t.bad = "an array"
+		case b[0] == 't' || b[0] == 'f':
+			t.bad = "true or false"
+		case b[0] == 'n':
+			t.bad = "" // null: absent
 		}
-		return &json.UnmarshalTypeError{Value: kind, Type: timeType}
+		return nil
 	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return &json.UnmarshalTypeError{Value: "a malformed string", Type: timeType}
+		t.bad = "a malformed string"
+		return nil
 	}
 	v, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return &json.UnmarshalTypeError{Value: "a string in another format", Type: timeType}
+		t.bad = "a string in another format"
+		return nil
 	}
 	t.Time = v.UTC()
+	return nil
+}
+
+var jsonTimeType = reflect.TypeOf(jsonTime{})
+
+// badTime finds the first jsonTime in v that was not a time and names it by its path under
+// prefix, in the API's form (`observations[3].effectiveAt`).
+func badTime(v reflect.Value, prefix string) error {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			return badTime(v.Elem(), prefix)
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if err := badTime(v.Index(i), fmt.Sprintf("%s[%d]", prefix, i)); err != nil {
+				return err
+			}
+		}
+	case reflect.Struct:
+		if v.Type() == jsonTimeType {
+			if bad := v.Field(1).String(); bad != "" {
+				return fieldError(prefix, "must be "+describeJSONType("struct", "time.Time")+", not "+bad)
+			}
+			return nil
+		}
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			switch {
+			case name == "-":
+				continue
+			case name == "" && f.Anonymous:
+				name = prefix // an embedded struct's fields are the outer object's
+			case name == "":
+				name = f.Name
+				fallthrough
+			default:
+				if prefix != "" {
+					name = prefix + "." + name
+				}
+			}
+			if err := badTime(v.Field(i), name); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 

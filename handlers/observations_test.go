@@ -172,7 +172,7 @@ func TestObservationBadInput(t *testing.T) {
 		{"text for a number", reading("heart_rate", map[string]any{"value": "seventy"}), "value", "number"},
 		{"object for a number", reading("heart_rate", map[string]any{"value": map[string]any{"$gt": 0}}), "value", "number"},
 		{"string systolic", reading("blood_pressure", map[string]any{"systolic": "120", "diastolic": 80}), "systolic", "number"},
-		{"text answers", reading("phq9", map[string]any{"answers": []string{"a"}}), "answers", ""},
+		{"text answers", reading("phq9", map[string]any{"answers": []string{"a"}}), "answers[0]", ""},
 		{"answers not a list", reading("gad7", map[string]any{"answers": "1,2,3"}), "answers", ""},
 		{"too few answers", reading("phq9", map[string]any{"answers": []int{1, 2}}), "answers", ""},
 		{"answer out of range", reading("gad7", map[string]any{"answers": []int{0, 0, 0, 4, 0, 0, 0}}), "answers[3]", ""},

@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"bytes"
-	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -101,10 +99,8 @@ var readingFields = map[models.ObservationCode][]string{
 // the field).
 func decodeReading(raw []byte) (*readingInput, error) {
 	var in readingInput
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return nil, jsonError(err)
+	if err := decodeJSON(raw, &in); err != nil {
+		return nil, err
 	}
 	return &in, nil
 }

@@ -5,6 +5,7 @@
 # Usage: docs/bench/me.sh [seconds per run, default 10] [connections, default 32]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+export GOTOOLCHAIN=go1.27.3 # the Go release go.mod names (see README)
 secs=${1:-10}
 conns=${2:-32}
 work=$(mktemp -d)

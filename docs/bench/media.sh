@@ -11,6 +11,7 @@
 # Usage: docs/bench/media.sh [capacity|setup|idle|all]   (CALLS=25,50,100 overrides the ramp)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+export GOTOOLCHAIN=go1.27.3 # the Go release go.mod names (see README)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/mediabench" ./cmd/mediabench
