@@ -69,8 +69,8 @@ func newRTPCipher(profile srtp.ProtectionProfile, key, salt []byte) (rtpCipher, 
 type srtpGCM struct {
 	aead    cipher.AEAD
 	salt    [12]byte
-	iv      [12]byte     // the packet's nonce, kept here so that it does not escape to the heap
-	streams []srtpStream // one per SSRC seen, looked up in order (a peer has a few)
+	iv      [12]byte    // the packet's nonce, kept here so that it does not escape to the heap
+	streams srtpStreams // one per SSRC seen
 }
 
 // srtpStream is what one SSRC's packet indexes need: the rollover counter and highest sequence
@@ -155,15 +155,18 @@ func rtpHeaderLen(pkt []byte) int {
 	return n
 }
 
-// stream finds ssrc's state, adding it on first sight.
-func (g *srtpGCM) stream(ssrc uint32) *srtpStream {
-	for i := range g.streams {
-		if g.streams[i].ssrc == ssrc {
-			return &g.streams[i]
+// srtpStreams is a direction's streams, looked up in order (a peer has a few SSRCs).
+type srtpStreams []srtpStream
+
+// get finds ssrc's state, adding it on first sight.
+func (ss *srtpStreams) get(ssrc uint32) *srtpStream {
+	for i := range *ss {
+		if (*ss)[i].ssrc == ssrc {
+			return &(*ss)[i]
 		}
 	}
-	g.streams = append(g.streams, srtpStream{ssrc: ssrc})
-	return &g.streams[len(g.streams)-1]
+	*ss = append(*ss, srtpStream{ssrc: ssrc})
+	return &(*ss)[len(*ss)-1]
 }
 
 // nonce is RFC 7714 section 8.1's IV: SSRC, rollover counter and sequence number, XORed with
@@ -188,7 +191,7 @@ func (g *srtpGCM) open(pkt, scratch []byte) ([]byte, error) {
 	}
 	ssrc := binary.BigEndian.Uint32(pkt[8:])
 	seq := binary.BigEndian.Uint16(pkt[2:])
-	s := g.stream(ssrc)
+	s := g.streams.get(ssrc)
 	if !s.settled {
 		return g.openFirst(s, pkt, scratch, h, seq)
 	}
@@ -232,7 +235,7 @@ func (g *srtpGCM) openFirst(s *srtpStream, pkt, scratch []byte, h int, seq uint1
 // resume sets ssrc's counter and highest sequence number to another context's; the packet it
 // names counts as received.
 func (g *srtpGCM) resume(ssrc, roc uint32, seq uint16) {
-	s := g.stream(ssrc)
+	s := g.streams.get(ssrc)
 	*s = srtpStream{ssrc: ssrc, started: true, roc: roc, top: seq, max: uint64(roc)<<16 | uint64(seq)}
 	s.mark(s.max)
 }
@@ -245,7 +248,7 @@ func (g *srtpGCM) seal(dst, pkt []byte) ([]byte, error) {
 	}
 	ssrc := binary.BigEndian.Uint32(pkt[8:])
 	seq := binary.BigEndian.Uint16(pkt[2:])
-	s := g.stream(ssrc)
+	s := g.streams.get(ssrc)
 	if s.stopped {
 		return nil, errSRTPSpent
 	}
@@ -338,24 +341,14 @@ func (s *srtpStream) mark(idx uint64) {
 type pionRTPCipher struct {
 	ctx     *srtp.Context
 	hdr     rtp.Header
-	streams []srtpStream // settled: pion's Context has this stream's counter right
-}
-
-func (p *pionRTPCipher) stream(ssrc uint32) *srtpStream {
-	for i := range p.streams {
-		if p.streams[i].ssrc == ssrc {
-			return &p.streams[i]
-		}
-	}
-	p.streams = append(p.streams, srtpStream{ssrc: ssrc})
-	return &p.streams[len(p.streams)-1]
+	streams srtpStreams // settled: pion's Context has this stream's counter right
 }
 
 func (p *pionRTPCipher) open(pkt, scratch []byte) ([]byte, error) {
 	if len(pkt) < 12 {
 		return nil, errSRTPShort
 	}
-	s := p.stream(binary.BigEndian.Uint32(pkt[8:]))
+	s := p.streams.get(binary.BigEndian.Uint32(pkt[8:]))
 	if s.settled {
 		return p.ctx.DecryptRTP(scratch, pkt, &p.hdr)
 	}
@@ -375,7 +368,7 @@ func (p *pionRTPCipher) seal(dst, pkt []byte) ([]byte, error) {
 	if len(pkt) < 12 {
 		return nil, errSRTPShort
 	}
-	if s := p.stream(binary.BigEndian.Uint32(pkt[8:])); !s.settled {
+	if s := p.streams.get(binary.BigEndian.Uint32(pkt[8:])); !s.settled {
 		if s.started { // resumed: pion's Context starts the stream at its counter
 			p.ctx.SetROC(s.ssrc, s.guess(binary.BigEndian.Uint16(pkt[2:])))
 		}
@@ -386,5 +379,5 @@ func (p *pionRTPCipher) seal(dst, pkt []byte) ([]byte, error) {
 
 // resume keeps the counter and sequence number for the stream's next packet.
 func (p *pionRTPCipher) resume(ssrc, roc uint32, seq uint16) {
-	*p.stream(ssrc) = srtpStream{ssrc: ssrc, started: true, roc: roc, top: seq}
+	*p.streams.get(ssrc) = srtpStream{ssrc: ssrc, started: true, roc: roc, top: seq}
 }
