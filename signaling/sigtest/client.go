@@ -16,6 +16,7 @@ import (
 	"github.com/pion/ice/v2"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v3"
 	"github.com/pion/webrtc/v3/pkg/media"
 )
@@ -28,6 +29,7 @@ type Options struct {
 	NoJoin      bool   // do not send join (the test sends its own first message)
 	TCP         bool   // reach the server by ICE over TCP only
 	NoAnswer    bool   // leave offers unanswered (the test answers with Answer)
+	WrapAtStart bool   // publish with sequence numbers that wrap after the first packet (65535, 0, 1, ...)
 }
 
 // Client is a pion peer speaking the signaling protocol over a Conn.
@@ -296,29 +298,55 @@ func (c *Client) ReceivedTotal() uint64 {
 
 // publish adds an Opus and a VP8 track fed with generated samples until Close.
 func (c *Client) publish() {
-	audio, _ := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "self")
-	video, _ := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", "self")
+	opus := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
+	vp8 := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+	c.stopped.Add(2)
+	if c.opts.WrapAtStart {
+		audio, _ := webrtc.NewTrackLocalStaticRTP(opus, "audio", "self")
+		video, _ := webrtc.NewTrackLocalStaticRTP(vp8, "video", "self")
+		c.tracks = []webrtc.TrackLocal{audio, video}
+		go c.feed(20*time.Millisecond, 120, packetsFrom(audio, 960))
+		go c.feed(33*time.Millisecond, 900, packetsFrom(video, 3000))
+		return
+	}
+	audio, _ := webrtc.NewTrackLocalStaticSample(opus, "audio", "self")
+	video, _ := webrtc.NewTrackLocalStaticSample(vp8, "video", "self")
 	c.tracks = []webrtc.TrackLocal{audio, video}
-	feed := func(t *webrtc.TrackLocalStaticSample, every time.Duration, size int) {
-		defer c.stopped.Done()
-		tick := time.NewTicker(every)
-		defer tick.Stop()
-		payload := make([]byte, size)
-		for i := range payload {
-			payload[i] = byte(i)
-		}
-		for {
-			select {
-			case <-c.stop:
-				return
-			case <-tick.C:
-				_ = t.WriteSample(media.Sample{Data: payload, Duration: every})
-			}
+	samples := func(t *webrtc.TrackLocalStaticSample, every time.Duration) func([]byte) {
+		return func(payload []byte) { _ = t.WriteSample(media.Sample{Data: payload, Duration: every}) }
+	}
+	go c.feed(20*time.Millisecond, 120, samples(audio, 20*time.Millisecond))
+	go c.feed(33*time.Millisecond, 900, samples(video, 33*time.Millisecond))
+}
+
+// feed writes a payload of size bytes every interval until Close.
+func (c *Client) feed(every time.Duration, size int, write func(payload []byte)) {
+	defer c.stopped.Done()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	payload := make([]byte, size)
+	for i := range payload {
+		payload[i] = byte(i)
+	}
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-tick.C:
+			write(payload)
 		}
 	}
-	c.stopped.Add(2)
-	go feed(audio, 20*time.Millisecond, 120)
-	go feed(video, 33*time.Millisecond, 900)
+}
+
+// packetsFrom writes each payload to t as one RTP packet, numbered from 65535 so that the
+// sequence number wraps after the first, with the timestamp advancing by step.
+func packetsFrom(t *webrtc.TrackLocalStaticRTP, step uint32) func([]byte) {
+	seq, ts := uint16(65535), uint32(0)
+	return func(payload []byte) {
+		_ = t.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts}, Payload: payload})
+		seq++
+		ts += step
+	}
 }
 
 // Send writes one message.
