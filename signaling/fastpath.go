@@ -176,7 +176,7 @@ func (s *fastSocket) handle(m *fastMux, pkt []byte, from netip.AddrPort) bool {
 		if fp.sock.Load() == nil { // the pair's local address did not name the socket
 			fp.sock.CompareAndSwap(nil, s)
 		}
-		if len(pkt) >= 12 && isRTP(pkt) && fp.onRTP(s, pkt) {
+		if len(pkt) >= 12 && isRTP(pkt) && fp.onRTP(pkt, s.plain[:], s, &s.forwarded) {
 			return true
 		}
 	}
@@ -199,6 +199,7 @@ func isRTP(b []byte) bool {
 // fastPackets is how many RTP packets the fast path has forwarded, over every socket.
 func (t *fastTable) fastPackets() uint64 {
 	var n uint64
+	n = t.tcpForwarded.Load()
 	for _, s := range t.socks {
 		n += s.forwarded.Load()
 	}
@@ -216,11 +217,14 @@ type fastTable struct {
 	pionPackets atomic.Uint64 // RTP packets forwarded after pion's pipeline (slow path)
 	pionDropped atomic.Uint64 // packets for pion (ICE, DTLS, RTCP) dropped because its queue was full
 	rejected    atomic.Uint64 // RTP packets of published tracks that failed to decrypt (forged, replayed, or keys or index wrong)
+
+	tcpTable // peers that moved to ICE-TCP (fasttcp.go)
 }
 
 func newFastTable() *fastTable {
 	t := &fastTable{}
 	t.peers.Store(&map[netip.AddrPort]*fastPeer{})
+	t.tcpPeers.Store(&map[netip.AddrPort]*fastPeer{})
 	return t
 }
 
@@ -228,11 +232,25 @@ func (t *fastTable) get(addr netip.AddrPort) *fastPeer {
 	return (*t.peers.Load())[addr]
 }
 
-// set points addr at fp (or removes fp's entries when addr is invalid).
+// set points addr at fp on the UDP mux (or removes fp's entries when addr is invalid), and
+// removes fp's entries for ICE-TCP.
 func (t *fastTable) set(fp *fastPeer, addr netip.AddrPort) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	old := *t.peers.Load()
+	t.peers.Store(pointing(*t.peers.Load(), fp, addr))
+	t.tcpPeers.Store(pointing(*t.tcpPeers.Load(), fp, netip.AddrPort{}))
+}
+
+// setTCP points addr at fp on ICE-TCP, and removes fp's entries for the UDP mux.
+func (t *fastTable) setTCP(fp *fastPeer, addr netip.AddrPort) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.tcpPeers.Store(pointing(*t.tcpPeers.Load(), fp, addr))
+	t.peers.Store(pointing(*t.peers.Load(), fp, netip.AddrPort{}))
+}
+
+// pointing is a copy of old without fp's entries, with addr pointing at fp if it is valid.
+func pointing(old map[netip.AddrPort]*fastPeer, fp *fastPeer, addr netip.AddrPort) *map[netip.AddrPort]*fastPeer {
 	m := make(map[netip.AddrPort]*fastPeer, len(old)+1)
 	for a, p := range old {
 		if p != fp {
@@ -242,7 +260,7 @@ func (t *fastTable) set(fp *fastPeer, addr netip.AddrPort) {
 	if addr.IsValid() {
 		m[addr] = fp
 	}
-	t.peers.Store(&m)
+	return &m
 }
 
 // socketFor finds the mux socket a selected pair's local candidate is on: by port and address,
@@ -270,6 +288,7 @@ func (t *fastTable) socketFor(local *webrtc.ICECandidate) *fastSocket {
 type fastPeer struct {
 	table *fastTable
 	sock  atomic.Pointer[fastSocket]
+	tcp   atomic.Pointer[fastTCPConn] // set while the selected pair is on ICE-TCP (fasttcp.go)
 
 	inMu sync.Mutex
 	in   rtpCipher // decrypts the peer's RTP
@@ -318,16 +337,29 @@ func (t *fastTable) armFast(pc *webrtc.PeerConnection, onFail func()) (*fastPeer
 // move follows the peer to the pair pion selected after an ICE restart or a network change. An
 // error means the new pair is not on the UDP mux: the caller takes the peer off the fast path.
 func (fp *fastPeer) move(pc *webrtc.PeerConnection) error {
-	addr, local, err := selectedUDP(pc)
+	addr, local, err := selectedPair(pc)
 	if err != nil {
 		return err
 	}
+	if local.Protocol == webrtc.ICEProtocolTCP {
+		c := fp.table.tcpConn(addr)
+		if c == nil {
+			return fmt.Errorf("signaling: no ICE-TCP connection from %v", addr)
+		}
+		fp.outMu.Lock()
+		fp.addr = addr
+		fp.tcp.Store(c)
+		fp.outMu.Unlock()
+		fp.table.setTCP(fp, addr)
+		return nil
+	}
 	fp.outMu.Lock()
-	changed := fp.addr != addr
+	changed := fp.addr != addr || fp.tcp.Load() != nil
 	fp.addr = addr
 	fp.outMu.Unlock()
 	if changed {
 		fp.sock.Store(fp.table.socketFor(local))
+		fp.tcp.Store(nil)
 		fp.table.set(fp, addr)
 	}
 	return nil
@@ -340,6 +372,16 @@ func (fp *fastPeer) disarm() {
 
 // selectedUDP returns the remote address of pc's selected pair if both ends are UDP.
 func selectedUDP(pc *webrtc.PeerConnection) (netip.AddrPort, *webrtc.ICECandidate, error) {
+	addr, local, err := selectedPair(pc)
+	if err == nil && local.Protocol != webrtc.ICEProtocolUDP {
+		err = fmt.Errorf("signaling: selected pair is %s, not UDP", local.Protocol)
+	}
+	return addr, local, err
+}
+
+// selectedPair returns the remote address and the local candidate of pc's selected pair, whose
+// ends are both UDP or both TCP.
+func selectedPair(pc *webrtc.PeerConnection) (netip.AddrPort, *webrtc.ICECandidate, error) {
 	dt := pc.SCTP().Transport()
 	if dt == nil {
 		return netip.AddrPort{}, nil, errors.New("signaling: no DTLS transport")
@@ -348,8 +390,8 @@ func selectedUDP(pc *webrtc.PeerConnection) (netip.AddrPort, *webrtc.ICECandidat
 	if err != nil || pair == nil || pair.Local == nil || pair.Remote == nil {
 		return netip.AddrPort{}, nil, errors.New("signaling: no selected candidate pair")
 	}
-	if pair.Local.Protocol != webrtc.ICEProtocolUDP || pair.Remote.Protocol != webrtc.ICEProtocolUDP {
-		return netip.AddrPort{}, nil, fmt.Errorf("signaling: selected pair is %s, not UDP", pair.Remote.Protocol)
+	if pair.Local.Protocol != pair.Remote.Protocol {
+		return netip.AddrPort{}, nil, fmt.Errorf("signaling: selected pair is %s to %s", pair.Local.Protocol, pair.Remote.Protocol)
 	}
 	ip, err := netip.ParseAddr(pair.Remote.Address)
 	if err != nil {
@@ -391,7 +433,10 @@ func (fp *fastPeer) removePub(t *pubTrack) {
 const failLimit = 16
 
 // onRTP forwards one packet from the peer; false hands it to pion (a track not yet published).
-func (fp *fastPeer) onRTP(s *fastSocket, pkt []byte) bool {
+// scratch is the reader's buffer for a cipher that does not decrypt in place; via is the mux
+// socket whose reader is calling (nil: the packet came over ICE-TCP), as for pubTrack.forward;
+// forwarded counts the packets forwarded (its reader's own counter).
+func (fp *fastPeer) onRTP(pkt, scratch []byte, via *fastSocket, forwarded *atomic.Uint64) bool {
 	ssrc := binary.BigEndian.Uint32(pkt[8:12])
 	var t *pubTrack
 	for _, p := range *fp.pubs.Load() {
@@ -407,7 +452,7 @@ func (fp *fastPeer) onRTP(s *fastSocket, pkt []byte) bool {
 		return true // longer than any packet the server forwards (maxPacket): dropped
 	}
 	fp.inMu.Lock()
-	plain, err := fp.in.open(pkt, s.plain[:])
+	plain, err := fp.in.open(pkt, scratch)
 	fp.inMu.Unlock()
 	if err != nil {
 		fp.table.rejected.Add(1)
@@ -424,8 +469,8 @@ func (fp *fastPeer) onRTP(s *fastSocket, pkt []byte) bool {
 	if !fp.good.Load() {
 		fp.good.Store(true)
 	}
-	s.forwarded.Add(1) // the socket's own counter: its reader is the only writer
-	t.forward(plain, s)
+	forwarded.Add(1)
+	t.forward(plain, via)
 	return true
 }
 
@@ -434,6 +479,10 @@ func (fp *fastPeer) onRTP(s *fastSocket, pkt []byte) bool {
 // in its batch (the sockets share the port, so the peer cannot tell which one sent it); nil
 // (a retransmission from an RTCP reader) writes at once on the peer's own socket.
 func (fp *fastPeer) sendRTP(pkt []byte, ssrc uint32, pt uint8, via *fastSocket) {
+	if c := fp.tcp.Load(); c != nil {
+		fp.sendTCP(c, pkt, ssrc, pt)
+		return
+	}
 	sock := fp.sock.Load()
 	if sock == nil {
 		return
@@ -465,3 +514,22 @@ func (fp *fastPeer) sendRTP(pkt []byte, ssrc uint32, pt uint8, via *fastSocket) 
 		fp.sent.Add(uint64(len(pkt)))
 	}
 }
+
+// sendTCP is sendRTP for a peer on ICE-TCP. Only the peer's send queue calls it (downTrack.send
+// queues everything for such a peer), since the write may block.
+func (fp *fastPeer) sendTCP(c *fastTCPConn, pkt []byte, ssrc uint32, pt uint8) {
+	binary.BigEndian.PutUint32(pkt[8:12], ssrc)
+	pkt[1] = pkt[1]&0x80 | pt&0x7f
+	fp.outMu.Lock()
+	defer fp.outMu.Unlock()
+	sealed, err := fp.out.seal(fp.sealed[:0], pkt)
+	if err != nil {
+		return
+	}
+	if _, err := c.WriteTo(sealed, net.TCPAddrFromAddrPort(fp.addr)); err == nil && fp.sent != nil {
+		fp.sent.Add(uint64(len(pkt)))
+	}
+}
+
+// onTCP reports whether the peer's selected pair is on ICE-TCP.
+func (fp *fastPeer) onTCP() bool { return fp.tcp.Load() != nil }

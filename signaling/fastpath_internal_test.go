@@ -107,6 +107,11 @@ func newFastRigWith(t *testing.T, profile srtp.ProtectionProfile, serverInKey []
 	return r
 }
 
+// onRTP hands the server a datagram from the publisher as the mux socket's reader would.
+func (r *fastRig) onRTP(pkt []byte) bool {
+	return r.from.onRTP(pkt, r.sock.plain[:], r.sock, &r.sock.forwarded)
+}
+
 // sealed returns the publisher's packet number i, encrypted as the publisher would.
 func (r *fastRig) sealed(t *testing.T, i int) []byte {
 	t.Helper()
@@ -142,7 +147,7 @@ func TestFastPathForwardsOnePacketWithoutAllocating(t *testing.T) {
 	next := 0
 	// The subscriber's socket is left unread: the kernel drops what its buffer cannot hold.
 	if allocs := testing.AllocsPerRun(200, func() {
-		r.from.onRTP(r.sock, packets[next])
+		r.onRTP(packets[next])
 		r.sock.batch.flush()
 		next++
 	}); allocs != 0 {
@@ -156,7 +161,7 @@ func TestFastPathForwardsOnePacketWithoutAllocating(t *testing.T) {
 // subscriber gets; a packet of an SSRC nobody published goes to pion.
 func (r *fastRig) forwardsOne(t *testing.T) {
 	t.Helper()
-	if !r.from.onRTP(r.sock, r.sealed(t, 1)) {
+	if !r.onRTP(r.sealed(t, 1)) {
 		t.Fatal("onRTP handed a published track's packet to pion")
 	}
 	got := r.received(t)
@@ -168,7 +173,7 @@ func (r *fastRig) forwardsOne(t *testing.T) {
 	}
 	// A packet longer than maxPacket is taken and dropped, not sent on.
 	sealedBig := r.seal(t, &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 100, SequenceNumber: 2, SSRC: 1111}, Payload: make([]byte, maxPacket)})
-	if !r.from.onRTP(r.sock, sealedBig) {
+	if !r.onRTP(sealedBig) {
 		t.Fatal("an oversized packet of a published track was handed to pion")
 	}
 	if sent, _ := r.sock.batch.flush(); sent != 0 {
@@ -177,7 +182,7 @@ func (r *fastRig) forwardsOne(t *testing.T) {
 	// An unpublished SSRC goes to pion.
 	other := r.sealed(t, 2)
 	other[8] ^= 0xff
-	if r.from.onRTP(r.sock, other) {
+	if r.onRTP(other) {
 		t.Fatal("a packet of an unpublished SSRC was kept from pion")
 	}
 }
@@ -221,7 +226,7 @@ func TestFastPathTakesOverFromPion(t *testing.T) {
 				r.sealed(t, i) // decrypted by pion, never seen by the fast path
 			}
 			for i := 65536 + 3; i < 65536+10; i++ {
-				if !r.from.onRTP(r.sock, r.sealed(t, i)) {
+				if !r.onRTP(r.sealed(t, i)) {
 					t.Fatal("onRTP handed a published track's packet to pion")
 				}
 				if got := r.received(t); got.SequenceNumber != uint16(i) {
@@ -246,7 +251,7 @@ func TestFastPathTakesOverFromPion(t *testing.T) {
 			r.from.addPub(r.pub)
 			d.resumeOn(r.sub)
 			for i := 101; i < 110; i++ {
-				r.from.onRTP(r.sock, r.sealed(t, i))
+				r.onRTP(r.sealed(t, i))
 				if got := r.received(t); got.SequenceNumber != uint16(i) {
 					t.Fatalf("subscriber got sequence number %d, want %d", got.SequenceNumber, i)
 				}
@@ -262,7 +267,7 @@ func TestFastPathGivesUpOnKeysThatNeverDecrypt(t *testing.T) {
 	fails := 0
 	r.from.onFail = func() { fails++ }
 	for i := range failLimit + 5 {
-		r.from.onRTP(r.sock, r.sealed(t, i))
+		r.onRTP(r.sealed(t, i))
 	}
 	if fails != 1 || r.table.get(r.from.addr) != nil {
 		t.Fatalf("onFail called %d times, peer still in table: %v; want once, removed", fails, r.table.get(r.from.addr) != nil)
@@ -274,11 +279,11 @@ func TestFastPathGivesUpOnKeysThatNeverDecrypt(t *testing.T) {
 	r = newFastRig(t, keyA)
 	r.from.onFail = func() { fails++ }
 	fails = 0
-	r.from.onRTP(r.sock, r.sealed(t, 1))
+	r.onRTP(r.sealed(t, 1))
 	for i := range failLimit + 5 {
 		bad := r.sealed(t, 2+i)
 		bad[len(bad)-1] ^= 1 // a forged tag
-		r.from.onRTP(r.sock, bad)
+		r.onRTP(bad)
 	}
 	if fails != 0 || r.table.get(r.from.addr) == nil {
 		t.Fatalf("after a good packet, forgeries called onFail %d times / removed the peer", fails)

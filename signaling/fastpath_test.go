@@ -8,6 +8,7 @@ import (
 	"careway/signaling/sigtest"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v3"
 )
 
 // The fast path carries a call on the UDP mux: after each track's first packets (which pion's
@@ -54,6 +55,66 @@ func TestTrackWrappingAtStartIsForwarded(t *testing.T) {
 	}
 	if r := h.RejectedPackets(); r != 0 {
 		t.Fatalf("%d packets did not decrypt", r)
+	}
+}
+
+// A participant whose network stops passing UDP in mid-call comes back over ICE-TCP (resume,
+// ICE restart), and its media stays with the fast path, whose SRTP contexts have counted every
+// packet (pion's would be many rollovers behind once a stream has wrapped); when UDP passes
+// again it goes back to the mux. Only the few packets that arrive between ICE selecting the TCP
+// pair and the participant's goroutine moving it go through pion's pipeline; nothing fails to
+// decrypt.
+func TestMovingFromTheMuxToTCPStaysOnTheFastPath(t *testing.T) {
+	h := newTestHub(t, func(p *signaling.Params) {
+		p.Network.TCPPort = 0
+		p.Limits.ResumeGrace = 10 * time.Second
+	})
+	opts := sigtest.Options{Publish: true, UDPAndTCP: true, WrapAtStart: true}
+	doc, pat, docID, patID := admittedPairOpts(t, h, "call-move", opts)
+	eventually(t, 10*time.Second, "media on the UDP mux", func() bool {
+		return doc.Received(patID, "video") > 30 && pat.Received(docID, "video") > 30
+	})
+	if pair, err := pat.PC.SCTP().Transport().ICETransport().GetSelectedCandidatePair(); err != nil || pair.Local.Protocol != webrtc.ICEProtocolUDP {
+		t.Fatalf("the call did not start on UDP: %v %v", pair, err)
+	}
+	_, pionBefore := h.ForwardedPackets()
+
+	pat.BlockUDP()
+	pat.Drop()
+	h.resume(pat, "call-move", patient, patToken(t, pat))
+	pat.Wait(signaling.TypeOffer, 5*time.Second) // the ICE restart
+	eventually(t, 20*time.Second, "the patient's pair on TCP", func() bool {
+		pair, err := pat.PC.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+		return err == nil && pair != nil && pair.Local.Protocol == webrtc.ICEProtocolTCP
+	})
+	before, beforeDoc := pat.Received(docID, "video"), doc.Received(patID, "video")
+	eventually(t, 20*time.Second, "media both ways over TCP", func() bool {
+		return pat.Received(docID, "video") > before+200 && doc.Received(patID, "video") > beforeDoc+200 &&
+			pat.Received(docID, "audio") > 0 && doc.Received(patID, "audio") > 0
+	})
+	if _, pion := h.ForwardedPackets(); pion-pionBefore > 50 {
+		t.Errorf("%d packets went through pion after the move to TCP, want only the few of the switch", pion-pionBefore)
+	}
+
+	// And back to the mux when UDP passes again.
+	pat.UnblockUDP()
+	pat.Drop()
+	h.resume(pat, "call-move", patient, patToken(t, pat))
+	pat.Wait(signaling.TypeOffer, 5*time.Second)
+	eventually(t, 20*time.Second, "the patient's pair on UDP again", func() bool {
+		pair, err := pat.PC.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+		return err == nil && pair != nil && pair.Local.Protocol == webrtc.ICEProtocolUDP
+	})
+	_, pionBefore = h.ForwardedPackets()
+	before, beforeDoc = pat.Received(docID, "video"), doc.Received(patID, "video")
+	eventually(t, 20*time.Second, "media both ways on the mux again", func() bool {
+		return pat.Received(docID, "video") > before+100 && doc.Received(patID, "video") > beforeDoc+100
+	})
+	if _, pion := h.ForwardedPackets(); pion != pionBefore {
+		t.Errorf("%d packets went through pion back on the mux, want none", pion-pionBefore)
+	}
+	if r := h.RejectedPackets(); r != 0 {
+		t.Errorf("%d packets did not decrypt", r)
 	}
 }
 

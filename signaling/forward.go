@@ -312,7 +312,11 @@ func (d *downTrack) send(pkt []byte, via *fastSocket) {
 	}
 	if fp := d.sub.fast.Load(); fp != nil {
 		d.noteSent()
-		fp.sendRTP(pkt, d.ssrc, uint8(d.pt.Load()), via)
+		if !fp.onTCP() {
+			fp.sendRTP(pkt, d.ssrc, uint8(d.pt.Load()), via)
+		} else if q := d.sub.queue.Load(); q != nil {
+			q.push(d, pkt) // a TCP write may block: the subscriber's own goroutine sends it
+		}
 	} else if q := d.sub.queue.Load(); q != nil && d.sub.viaPion.Load() {
 		d.noteSent()
 		q.push(d, pkt)
@@ -342,6 +346,21 @@ func (d *downTrack) resumeOn(fp *fastPeer) {
 	fp.outMu.Lock()
 	fp.out.resume(d.ssrc, uint32(last>>16-first>>16), uint16(last))
 	fp.outMu.Unlock()
+}
+
+// deliver sends a packet from the subscriber's queue: by the fast path over ICE-TCP if the
+// subscriber is on it (which counts what it sends), else through pion. It returns the bytes
+// sent through pion.
+func (d *downTrack) deliver(pkt []byte) uint64 {
+	if fp := d.sub.fast.Load(); fp != nil {
+		fp.sendRTP(pkt, d.ssrc, uint8(d.pt.Load()), nil)
+		return 0
+	}
+	// Before the subscriber's answer binds the track, Write sends nothing.
+	if _, err := d.track.Write(pkt); err != nil {
+		return 0
+	}
+	return uint64(len(pkt))
 }
 
 // readRTCP reads the subscriber's RTCP for this track until the sender stops: keyframe requests
@@ -472,10 +491,7 @@ func (q *sendQueue) run() {
 			if s.d.closed.Load() {
 				continue
 			}
-			// Before the subscriber's answer binds the track, Write sends nothing.
-			if _, err := s.d.track.Write(s.buf[:s.n]); err == nil {
-				sent += uint64(s.n)
-			}
+			sent += s.d.deliver(s.buf[:s.n])
 		}
 		q.sentBytes.Add(sent)
 		q.mu.Lock()

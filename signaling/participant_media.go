@@ -220,6 +220,7 @@ func (p *participant) route() {
 		return
 	}
 	if fp := p.fast.Load(); fp != nil {
+		p.sendQueue() // in case the pair is now on ICE-TCP, where every packet to p is queued
 		if fp.move(pc) == nil {
 			return
 		}
@@ -255,13 +256,21 @@ func (p *participant) route() {
 }
 
 // usePion sends the media for p through pion from now on, and reports whether it went another
-// way before. The send queue this needs is made here, on first use: about 190 KB that a
-// participant on the fast path (nearly all of them) never touches.
+// way before. The send queue this needs is made on first use: about 190 KB that a participant
+// on the fast path over UDP (nearly all of them) never touches.
 func (p *participant) usePion() bool {
-	if p.queue.Load() == nil {
-		p.queue.Store(newSendQueue(p.room.hub.p.Limits.MediaQueue))
-	}
+	p.sendQueue()
 	return !p.viaPion.Swap(true)
+}
+
+// sendQueue is p's send queue, made on first use.
+func (p *participant) sendQueue() *sendQueue {
+	q := p.queue.Load()
+	if q == nil {
+		q = newSendQueue(p.room.hub.p.Limits.MediaQueue)
+		p.queue.Store(q)
+	}
+	return q
 }
 
 // requestKeyframes asks the publisher of every track sent to p for a keyframe, so that p's

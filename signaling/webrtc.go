@@ -69,7 +69,7 @@ func newMedia(n Network, log *slog.Logger) (*media, error) {
 			m.close()
 			return nil, fmt.Errorf("signaling: TCP port: %w", err)
 		}
-		m.tcp = webrtc.NewICETCPMux(pionLogs{log}.NewLogger("tcpmux"), l, 64)
+		m.tcp = newFastTCPMux(webrtc.NewICETCPMux(pionLogs{log}.NewLogger("tcpmux"), l, 64), m.fast)
 		m.closers = append(m.closers, m.tcp.Close)
 		se.SetICETCPMux(m.tcp)
 		networks = append(networks, webrtc.NetworkTypeTCP4)
@@ -223,7 +223,7 @@ func (m *media) tcpAddr() net.Addr {
 	if m.tcp == nil {
 		return nil
 	}
-	if t, ok := m.tcp.(*ice.TCPMuxDefault); ok {
+	if t, ok := m.tcp.(*fastTCPMux).TCPMux.(*ice.TCPMuxDefault); ok {
 		return t.LocalAddr()
 	}
 	return nil

@@ -30,6 +30,7 @@ type Options struct {
 	TCP         bool   // reach the server by ICE over TCP only
 	NoAnswer    bool   // leave offers unanswered (the test answers with Answer)
 	WrapAtStart bool   // publish with sequence numbers that wrap after the first packet (65535, 0, 1, ...)
+	UDPAndTCP   bool   // offer both UDP (through a socket BlockUDP can cut) and TCP candidates
 }
 
 // Client is a pion peer speaking the signaling protocol over a Conn.
@@ -65,6 +66,7 @@ type Client struct {
 	senderReports    map[string]*atomic.Uint64
 
 	tracks  []webrtc.TrackLocal // published, fed until Close
+	udp     *blockableConn      // with UDPAndTCP: the UDP socket ICE uses
 	stop    chan struct{}
 	stopped sync.WaitGroup
 	closed  atomic.Bool
@@ -91,7 +93,13 @@ func New(tb testing.TB, conn signaling.Conn, opts Options) *Client {
 
 // newPeer makes the client's peer connection and adds its tracks.
 func (c *Client) newPeer() {
-	pc, err := NewPeerConnection(c.opts.TCP)
+	var pc *webrtc.PeerConnection
+	var err error
+	if c.opts.UDPAndTCP {
+		pc, err = c.newBlockablePeer()
+	} else {
+		pc, err = NewPeerConnection(c.opts.TCP)
+	}
 	if err != nil {
 		c.tb.Fatalf("sigtest: peer connection: %v", err)
 	}
@@ -252,6 +260,57 @@ func (c *Client) RemoteSSRC(from, kind string) uint32 {
 // NewPeerConnection makes a pion peer connection restricted to loopback UDP (TCP if tcp), with
 // the codecs the server forwards and pion's default interceptors (NACK, reports).
 func NewPeerConnection(tcp bool) (*webrtc.PeerConnection, error) {
+	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
+	if tcp {
+		networks = []webrtc.NetworkType{webrtc.NetworkTypeTCP4}
+	}
+	return newPeerConnection(networks, nil)
+}
+
+// newBlockablePeer makes a peer connection with UDP and TCP candidates, its UDP on one socket
+// that BlockUDP can cut.
+func (c *Client) newBlockablePeer() (*webrtc.PeerConnection, error) {
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return nil, err
+	}
+	c.udp = &blockableConn{PacketConn: conn}
+	mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: c.udp})
+	c.tb.Cleanup(func() { _ = mux.Close() })
+	return newPeerConnection([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4}, mux)
+}
+
+// BlockUDP drops everything the client's UDP socket sends or receives from now on, as a network
+// that blocks UDP would (UDPAndTCP only).
+func (c *Client) BlockUDP() { c.udp.blocked.Store(true) }
+
+// UnblockUDP lets the client's UDP through again.
+func (c *Client) UnblockUDP() { c.udp.blocked.Store(false) }
+
+// blockableConn is a UDP socket whose traffic can be cut.
+type blockableConn struct {
+	net.PacketConn
+	blocked atomic.Bool
+}
+
+func (b *blockableConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	for {
+		n, addr, err := b.PacketConn.ReadFrom(p)
+		if err != nil || !b.blocked.Load() {
+			return n, addr, err
+		}
+	}
+}
+
+func (b *blockableConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	if b.blocked.Load() {
+		return len(p), nil
+	}
+	return b.PacketConn.WriteTo(p, addr)
+}
+
+// newPeerConnection makes the peer connection on networks, ICE's UDP through udpMux if not nil.
+func newPeerConnection(networks []webrtc.NetworkType, udpMux ice.UDPMux) (*webrtc.PeerConnection, error) {
 	me := &webrtc.MediaEngine{}
 	if err := signaling.RegisterCodecs(me); err != nil {
 		return nil, err
@@ -262,10 +321,9 @@ func NewPeerConnection(tcp bool) (*webrtc.PeerConnection, error) {
 	}
 	se := webrtc.SettingEngine{}
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	if tcp {
-		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
-	} else {
-		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetNetworkTypes(networks)
+	if udpMux != nil {
+		se.SetICEUDPMux(udpMux)
 	}
 	se.SetIncludeLoopbackCandidate(true)
 	// Without replay protection a packet the server sends again reaches the track reader, so
