@@ -515,18 +515,21 @@ func (fp *fastPeer) sendRTP(pkt []byte, ssrc uint32, pt uint8, via *fastSocket) 
 	}
 }
 
-// sendTCP is sendRTP for a peer on ICE-TCP. Only the peer's send queue calls it (downTrack.send
-// queues everything for such a peer), since the write may block.
+// sendTCP is sendRTP for a peer on ICE-TCP. The peer's send queue calls it (downTrack.send
+// queues everything for such a peer), since the write may block: it is made outside outMu, so
+// that a stalled connection holds up nothing but that queue. The packet is sealed into a buffer
+// of its own, as pion's TCP framing copies it again anyway.
 func (fp *fastPeer) sendTCP(c *fastTCPConn, pkt []byte, ssrc uint32, pt uint8) {
 	binary.BigEndian.PutUint32(pkt[8:12], ssrc)
 	pkt[1] = pkt[1]&0x80 | pt&0x7f
 	fp.outMu.Lock()
-	defer fp.outMu.Unlock()
-	sealed, err := fp.out.seal(fp.sealed[:0], pkt)
+	sealed, err := fp.out.seal(make([]byte, 0, len(pkt)+srtpOverhead), pkt)
+	to := fp.addr
+	fp.outMu.Unlock()
 	if err != nil {
 		return
 	}
-	if _, err := c.WriteTo(sealed, net.TCPAddrFromAddrPort(fp.addr)); err == nil && fp.sent != nil {
+	if _, err := c.WriteTo(sealed, net.TCPAddrFromAddrPort(to)); err == nil && fp.sent != nil {
 		fp.sent.Add(uint64(len(pkt)))
 	}
 }
