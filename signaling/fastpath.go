@@ -19,14 +19,15 @@ import (
 // pion hands every packet through five goroutines (the ICE mux reader, the ICE candidate, the
 // DTLS/SRTP demultiplexer, the SRTP session and the track reader) and copies it about six times
 // on the way in and out; measured, that cost 2.4 times a bare UDP relay per forwarded packet
-// (docs/benchmarks.md, media). Here the reader of the shared UDP port (one per core, fastMux)
+// (docs/benchmarks.md, media). Here a reader of the shared UDP port (fastMux; Network.Readers)
 // does all of it for a packet from a connected peer: look the sender up by address, decrypt
 // with the sender's SRTP keys, and for each subscriber rewrite the SSRC and payload type,
 // encrypt with the subscriber's keys and send. It is the shape of cmd/mediabench's srtp relay.
 //
 // pion still does everything else: ICE (STUN), DTLS, RTCP both ways, the first packets of a
-// track until the participant publishes it, and all media of a peer connected over ICE-TCP or
-// with the UDP mux off (the slow path: pubTrack.run and sendQueue). The keys are pion's own,
+// track until the participant publishes it, and all media of a peer that connected over ICE-TCP
+// or with the UDP mux off (the slow path: pubTrack.run and sendQueue); a peer that moves from
+// the mux to ICE-TCP stays on the fast path (fasttcp.go). The keys are pion's own,
 // derived from the same DTLS handshake (srtpKeys). A peer's RTP goes one way only at a time, so
 // no SRTP packet index is ever encrypted twice under one key.
 
@@ -35,11 +36,11 @@ import (
 // late and out of order, is not taken for a replay (256 is 1.7 s of video at 150 packets/s).
 const replayWindow = 256
 
-// fastMux is the shared UDP port as pion's ICE mux sees it: several sockets bound to the same
-// address and port (SO_REUSEPORT, one per core), so that the kernel spreads the peers over
-// them by address and each socket's reader forwards on its own core. Each reader keeps the
-// fast path's packets and passes the rest (STUN, DTLS, RTCP) to pion's one mux reader through
-// a queue; pion writes on the first socket (they share the port, so peers cannot tell).
+// fastMux is the shared UDP port as pion's ICE mux sees it: one socket, or several bound to
+// the same address and port (SO_REUSEPORT, Network.Readers), so that the kernel spreads the
+// peers over them by address and each socket's reader forwards on its own core. Each reader
+// keeps the fast path's packets and passes the rest (STUN, DTLS, RTCP) to pion's one mux reader
+// through a queue; pion writes on the first socket (they share the port, so peers cannot tell).
 type fastMux struct {
 	socks   []*fastSocket
 	toPion  chan pionPacket
@@ -198,8 +199,7 @@ func isRTP(b []byte) bool {
 
 // fastPackets is how many RTP packets the fast path has forwarded, over every socket.
 func (t *fastTable) fastPackets() uint64 {
-	var n uint64
-	n = t.tcpForwarded.Load()
+	n := t.tcpForwarded.Load()
 	for _, s := range t.socks {
 		n += s.forwarded.Load()
 	}
@@ -334,8 +334,9 @@ func (t *fastTable) armFast(pc *webrtc.PeerConnection, onFail func()) (*fastPeer
 	return fp, nil
 }
 
-// move follows the peer to the pair pion selected after an ICE restart or a network change. An
-// error means the new pair is not on the UDP mux: the caller takes the peer off the fast path.
+// move follows the peer to the pair pion selected after an ICE restart or a network change: on
+// the UDP mux, or over ICE-TCP on a connection the mux wrapper has seen. An error means neither:
+// the caller takes the peer off the fast path.
 func (fp *fastPeer) move(pc *webrtc.PeerConnection) error {
 	addr, local, err := selectedPair(pc)
 	if err != nil {

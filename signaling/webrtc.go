@@ -22,6 +22,7 @@ type media struct {
 	fast     *fastTable
 	udp      ice.UDPMux // nil when the mux is off
 	tcp      ice.TCPMux
+	tcpLocal net.Addr // the ICE-TCP listener's address; nil when ICE-TCP is off
 	closers  []func() error
 }
 
@@ -70,6 +71,7 @@ func newMedia(n Network, log *slog.Logger) (*media, error) {
 			return nil, fmt.Errorf("signaling: TCP port: %w", err)
 		}
 		m.tcp = newFastTCPMux(webrtc.NewICETCPMux(pionLogs{log}.NewLogger("tcpmux"), l, 64), m.fast)
+		m.tcpLocal = l.Addr()
 		m.closers = append(m.closers, m.tcp.Close)
 		se.SetICETCPMux(m.tcp)
 		networks = append(networks, webrtc.NetworkTypeTCP4)
@@ -119,8 +121,6 @@ func (m *media) openUDP(n Network, listenIP net.IP, log *slog.Logger) error {
 	return nil
 }
 
-// readersPerPort is how many sockets (and readers) share each address of the UDP port: one per
-// core the program may use, at most 8.
 // MaxReaders bounds Network.Readers (and CAREWAY_WEBRTC_READERS): more sockets than cores only
 // add wake-ups.
 const MaxReaders = 64
@@ -219,15 +219,7 @@ func (m *media) udpAddrs() []net.Addr {
 	return m.udp.GetListenAddresses()
 }
 
-func (m *media) tcpAddr() net.Addr {
-	if m.tcp == nil {
-		return nil
-	}
-	if t, ok := m.tcp.(*fastTCPMux).TCPMux.(*ice.TCPMuxDefault); ok {
-		return t.LocalAddr()
-	}
-	return nil
-}
+func (m *media) tcpAddr() net.Addr { return m.tcpLocal }
 
 func (m *media) close() error {
 	var errs []error
