@@ -336,8 +336,9 @@ func (t *fastTable) armFast(pc *webrtc.PeerConnection, onFail func()) (*fastPeer
 
 // move follows the peer to the pair pion selected after an ICE restart or a network change: on
 // the UDP mux, or over ICE-TCP on a connection the mux wrapper has seen. An error means neither:
-// the caller takes the peer off the fast path.
-func (fp *fastPeer) move(pc *webrtc.PeerConnection) error {
+// the caller takes the peer off the fast path. toTCP is called before the peer's packets start
+// going over ICE-TCP, where everything sent to it is queued.
+func (fp *fastPeer) move(pc *webrtc.PeerConnection, toTCP func()) error {
 	addr, local, err := selectedPair(pc)
 	if err != nil {
 		return err
@@ -347,6 +348,7 @@ func (fp *fastPeer) move(pc *webrtc.PeerConnection) error {
 		if c == nil {
 			return fmt.Errorf("signaling: no ICE-TCP connection from %v", addr)
 		}
+		toTCP()
 		fp.outMu.Lock()
 		fp.addr = addr
 		fp.tcp.Store(c)

@@ -220,8 +220,7 @@ func (p *participant) route() {
 		return
 	}
 	if fp := p.fast.Load(); fp != nil {
-		p.sendQueue() // in case the pair is now on ICE-TCP, where every packet to p is queued
-		if fp.move(pc) == nil {
+		if fp.move(pc, func() { p.sendQueue() }) == nil {
 			return
 		}
 		p.log.Info("media left the UDP mux; forwarding through pion")
