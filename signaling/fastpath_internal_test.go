@@ -194,6 +194,12 @@ func (r *fastRig) received(t *testing.T) rtp.Packet {
 	if sent, err := r.sock.batch.flush(); sent != 1 || err != nil {
 		t.Fatalf("the reader's batch sent %d packets (%v), want one", sent, err)
 	}
+	return r.readSub(t)
+}
+
+// readSub reads the subscriber's next packet and decrypts it.
+func (r *fastRig) readSub(t *testing.T) rtp.Packet {
+	t.Helper()
 	buf := make([]byte, 1500)
 	_ = r.subConn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	n, err := r.subConn.Read(buf)
